@@ -1,0 +1,16 @@
+"""Wiring of the monitoring service (``uvicorn services.monitoring.app:create --factory``).
+
+Its own issue fills it in; today it runs its database, event store, relay and health checks.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.clock import Clock
+from shared.service import create_app
+from shared.settings import Settings
+
+
+def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    return create_app("monitoring", settings=settings, clock=clock, title="xingcun monitoring")

@@ -1,0 +1,24 @@
+"""Wiring of the reporting service (``uvicorn services.reporting.app:create --factory``)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.reporting.api import router
+from services.reporting.projections import VillageLedger
+from shared.clock import Clock
+from shared.service import Consumes, create_app
+from shared.settings import Settings
+
+PROJECTIONS = {"village-ledger": Consumes("pairing", VillageLedger)}
+
+
+def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    return create_app(
+        "reporting",
+        routers=[router],
+        consumes=list(PROJECTIONS.values()),
+        settings=settings,
+        clock=clock,
+        title="xingcun reporting",
+    )

@@ -1,0 +1,98 @@
+"""The ``xingcun`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from shared.settings import SERVICES
+
+
+def _token(args: argparse.Namespace) -> int:
+    from shared.auth import Role, issue_token
+    from shared.runtime.state import auth_secret
+
+    token = issue_token(
+        auth_secret().encode(),
+        subject=args.subject,
+        role=Role(args.role),
+        region=args.region,
+        now=datetime.now(UTC),
+        ttl=timedelta(hours=args.hours),
+    )
+    print(token)
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    from shared.runtime.up import up
+
+    return up(port_base=args.port_base)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(f"services.{args.service}.app:create", factory=True, host=args.host, port=args.port)
+    return 0
+
+
+def _contract(args: argparse.Namespace) -> int:
+    from shared.events.docs import write_contract
+
+    written = write_contract(Path(args.root))
+    print("\n".join(written) if written else "contract files are up to date")
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from shared.runtime.rebuild import rebuild_projection
+
+    count = asyncio.run(rebuild_projection(args.projection))
+    print(f"rebuilt {args.projection} from {count} events")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xingcun", description=__doc__)
+    commands = parser.add_subparsers(required=True)
+
+    up = commands.add_parser("up", help="run PostgreSQL, NATS and the four services")
+    up.add_argument("--port-base", type=int, default=None, help="first HTTP port (default 8101)")
+    up.set_defaults(run=_up)
+
+    serve = commands.add_parser("serve", help="run one service in the foreground")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8101)
+    serve.set_defaults(run=_serve)
+
+    token = commands.add_parser("token", help="issue a bearer token for local use")
+    token.add_argument("--role", required=True)
+    token.add_argument("--region", required=True, help="division-code prefix, e.g. 150602")
+    token.add_argument("--subject", default="local-user")
+    token.add_argument("--hours", type=int, default=12)
+    token.set_defaults(run=_token)
+
+    rebuild = commands.add_parser("rebuild", help="drop a projection and replay it from the stream")
+    rebuild.add_argument("projection", help="e.g. village-ledger")
+    rebuild.set_defaults(run=_rebuild)
+
+    contract = commands.add_parser("contract", help="write docs/events.md and schemas/")
+    contract.add_argument("--root", default=".")
+    contract.set_defaults(run=_contract)
+
+    args = parser.parse_args(argv)
+    if args.run is not _up:
+        # Commands other than `up` find a running `xingcun up` through its runtime.env.
+        from shared.runtime.state import load_runtime_env
+
+        load_runtime_env()
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

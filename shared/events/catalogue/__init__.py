@@ -1,0 +1,1 @@
+"""The catalogue of public events, one module per producing service (DESIGN §2)."""

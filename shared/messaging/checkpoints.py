@@ -1,0 +1,73 @@
+"""Consumer checkpoints and dead letters: the SQL a projector writes beside its own changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_CLAIM_FIRST = text(
+    "INSERT INTO consumer_checkpoints (consumer, stream_id, version) VALUES (:c, :s, 1) "
+    "ON CONFLICT (consumer, stream_id) DO NOTHING RETURNING version"
+)
+# The row lock taken here makes a concurrent claim of the same version (a replay beside the live
+# consumer) wait, re-check the WHERE, and find nothing to claim.
+_CLAIM_NEXT = text(
+    "UPDATE consumer_checkpoints SET version = :v "
+    "WHERE consumer = :c AND stream_id = :s AND version = :v - 1 RETURNING version"
+)
+_CURRENT = text("SELECT version FROM consumer_checkpoints WHERE consumer = :c AND stream_id = :s")
+_DEAD_LETTER = text(
+    """
+    INSERT INTO dead_letters (consumer, subject, stream_sequence, event_id, stream_id,
+                              stream_version, reason, payload, attempts)
+    VALUES (:consumer, :subject, :seq, CAST(:event_id AS uuid), :stream_id, :stream_version,
+            :reason, :payload, :attempts)
+    ON CONFLICT (consumer, stream_sequence) DO NOTHING
+    """
+)
+
+
+async def claim(conn: AsyncConnection, consumer: str, stream_id: str, version: int) -> bool:
+    """Advance the checkpoint to ``version`` if it stands right before it; False otherwise."""
+    if version == 1:
+        result = await conn.execute(_CLAIM_FIRST, {"c": consumer, "s": stream_id})
+    else:
+        result = await conn.execute(_CLAIM_NEXT, {"c": consumer, "s": stream_id, "v": version})
+    return result.first() is not None
+
+
+async def current(conn: AsyncConnection, consumer: str, stream_id: str) -> int:
+    value = (await conn.execute(_CURRENT, {"c": consumer, "s": stream_id})).scalar()
+    return int(value or 0)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    consumer: str
+    subject: str
+    stream_sequence: int | None
+    reason: str
+    payload: str
+    attempts: int
+    event_id: str | None = None
+    stream_id: str | None = None
+    stream_version: int | None = None
+
+
+async def record_dead_letter(conn: AsyncConnection, letter: DeadLetter) -> None:
+    await conn.execute(
+        _DEAD_LETTER,
+        {
+            "consumer": letter.consumer,
+            "subject": letter.subject,
+            "seq": letter.stream_sequence,
+            "event_id": letter.event_id,
+            "stream_id": letter.stream_id,
+            "stream_version": letter.stream_version,
+            "reason": letter.reason[:2000],
+            "payload": letter.payload,
+            "attempts": letter.attempts,
+        },
+    )

@@ -1,0 +1,167 @@
+"""Applying delivered events exactly once: checkpoint and state change in one transaction.
+
+Per aggregate, a projector applies version N only right after N-1: an older version is a
+redelivery (acknowledged, nothing changes), a newer one waits for its predecessor (negative
+acknowledgement with a delay). An event that fails ``max_attempts`` times, or can never be
+parsed, goes to the dead letters with the reason, and the events behind it go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.events.envelope import Envelope, EventData
+from shared.events.registry import decode
+from shared.messaging.checkpoints import DeadLetter, claim, current, record_dead_letter
+
+log = logging.getLogger(__name__)
+
+
+class Projection(Protocol):
+    """A read model fed by events. Its subject filter must take whole aggregates."""
+
+    name: str
+    tables: Sequence[str]
+
+    def handles(self, event_type: str) -> bool: ...
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: EventData) -> None: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    subject: str
+    payload: bytes
+    stream_sequence: int | None
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """``retry_after`` None means acknowledge; a number means redeliver after that many seconds."""
+
+    retry_after: float | None = None
+    note: str = "applied"
+
+    @property
+    def ack(self) -> bool:
+        return self.retry_after is None
+
+
+class PoisonEvent(Exception):
+    """An event that no retry can make applicable (its data does not fit its model)."""
+
+
+class Projector:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        projection: Projection,
+        *,
+        max_attempts: int = 5,
+        max_gap_waits: int = 120,
+    ) -> None:
+        self.engine = engine
+        self.projection = projection
+        self.max_attempts = max_attempts
+        self.max_gap_waits = max_gap_waits
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    async def apply_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        """Apply a batch in one transaction; if one event fails, redo it event by event."""
+        parsed = [_parse(d) for d in deliveries]
+        try:
+            async with self.engine.begin() as conn:
+                return [
+                    await self._step(conn, d, p, isolate=False)
+                    for d, p in zip(deliveries, parsed, strict=True)
+                ]
+        except Exception as exc:
+            log.info("projector %s: batch failed (%r); applying event by event", self.name, exc)
+        async with self.engine.begin() as conn:
+            return [
+                await self._step(conn, d, p, isolate=True) for d, p in zip(deliveries, parsed, strict=True)
+            ]
+
+    async def _step(
+        self, conn: AsyncConnection, delivery: Delivery, parsed: Envelope | str, *, isolate: bool
+    ) -> Outcome:
+        if isinstance(parsed, str):
+            await self._dead_letter(conn, delivery, None, parsed)
+            return Outcome(note="dead-lettered")
+        envelope = parsed
+        if not isolate:
+            claimed = await self._claim_and_apply(conn, envelope)
+        else:
+            try:
+                async with conn.begin_nested():
+                    claimed = await self._claim_and_apply(conn, envelope)
+            except Exception as exc:
+                poison = isinstance(exc, PoisonEvent)
+                if not poison and delivery.attempt < self.max_attempts:
+                    return Outcome(retry_after=min(0.5 * delivery.attempt, 10.0), note=repr(exc))
+                # Give up on this event but not on its stream: move the checkpoint past it.
+                await claim(conn, self.name, envelope.stream_id, envelope.stream_version)
+                await self._dead_letter(conn, delivery, envelope, f"apply failed: {exc!r}")
+                return Outcome(note="dead-lettered")
+        if claimed:
+            return Outcome()
+        applied_up_to = await current(conn, self.name, envelope.stream_id)
+        if applied_up_to >= envelope.stream_version:
+            return Outcome(note="duplicate")
+        if delivery.attempt >= self.max_gap_waits:
+            reason = f"version {applied_up_to + 1} of {envelope.stream_id} never arrived"
+            await self._dead_letter(conn, delivery, envelope, reason)
+            return Outcome(note="dead-lettered")
+        return Outcome(retry_after=min(0.1 * delivery.attempt, 2.0), note="waiting for predecessor")
+
+    async def _claim_and_apply(self, conn: AsyncConnection, envelope: Envelope) -> bool:
+        if not await claim(conn, self.name, envelope.stream_id, envelope.stream_version):
+            return False
+        if self.projection.handles(envelope.type):
+            try:
+                event = decode(envelope)
+            except (ValidationError, LookupError) as exc:
+                raise PoisonEvent(
+                    f"data does not fit {envelope.type} v{envelope.schema_version}: {exc}"
+                ) from exc
+            await self.projection.apply(conn, envelope, event)
+        return True
+
+    async def _dead_letter(
+        self, conn: AsyncConnection, delivery: Delivery, envelope: Envelope | None, reason: str
+    ) -> None:
+        log.warning("projector %s: dead letter seq=%s: %s", self.name, delivery.stream_sequence, reason)
+        await record_dead_letter(
+            conn,
+            DeadLetter(
+                consumer=self.name,
+                subject=delivery.subject,
+                stream_sequence=delivery.stream_sequence,
+                reason=reason,
+                payload=delivery.payload.decode("utf-8", errors="replace"),
+                attempts=delivery.attempt,
+                event_id=str(envelope.event_id) if envelope else None,
+                stream_id=envelope.stream_id if envelope else None,
+                stream_version=envelope.stream_version if envelope else None,
+            ),
+        )
+
+
+def _parse(delivery: Delivery) -> Envelope | str:
+    """The envelope, or the reason it cannot be read."""
+    try:
+        return Envelope.model_validate_json(delivery.payload)
+    except ValidationError as exc:
+        return f"not an event envelope: {exc.errors(include_url=False)[:3]}"
+    except Exception as exc:
+        return f"unreadable message: {exc!r}"

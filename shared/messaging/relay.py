@@ -1,0 +1,205 @@
+"""The outbox relay: publishes committed events to JetStream in commit order, never skipping one.
+
+Rows are read by (transaction_id, global_position) and only from transactions older than every
+transaction still running (``pg_snapshot_xmin``), so a transaction that took a lower position
+but committed later is still ahead of the cursor when it becomes visible (PLUMBING, "outbox").
+The cursor moves only after JetStream acknowledged the rows; after a crash the rows past it are
+published again with the same ``Nats-Msg-Id`` and JetStream drops the duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import asyncpg
+from nats.js import JetStreamContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db.engine import asyncpg_dsn
+from shared.events.subjects import subject_for
+
+log = logging.getLogger(__name__)
+
+_NOTIFY_CHANNEL = "events_appended"
+_LEADER_KEY = 7_460_002
+
+_FETCH = text(
+    """
+    SELECT global_position, transaction_id, event_id::text, type, region_code, envelope::text
+    FROM events
+    WHERE (transaction_id, global_position) > (CAST(:tx AS xid8), :pos)
+      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY transaction_id, global_position
+    LIMIT :limit
+    """
+)
+_HELD_BACK = text(
+    "SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) > (CAST(:tx AS xid8), :pos))"
+)
+_INIT = text(
+    "INSERT INTO relay_cursor (relay, last_tx, last_position) VALUES (:r, '0', 0) "
+    "ON CONFLICT (relay) DO NOTHING"
+)
+_READ_CURSOR = text("SELECT last_tx, last_position FROM relay_cursor WHERE relay = :r")
+_MOVE_CURSOR = text(
+    "UPDATE relay_cursor SET last_tx = CAST(:tx AS xid8), last_position = :pos, "
+    "relayed = relayed + :n, updated_at = now() WHERE relay = :r"
+)
+
+
+class PublishFailed(Exception):
+    """JetStream did not acknowledge a row; the cursor stays before it."""
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    duplicates: int = 0
+    batches: int = 0
+    failures: int = 0
+    last_error: str | None = field(default=None)
+
+
+class OutboxRelay:
+    """Run one per service database: a PostgreSQL advisory lock elects a single active relay."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        database_url: str,
+        js: JetStreamContext,
+        *,
+        subject_root: str,
+        stream_name: str,
+        name: str = "jetstream",
+        batch_size: int = 500,
+        ack_timeout: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        # Each of the relay's statements stands alone: run them in autocommit, one round trip
+        # each instead of three (BEGIN, statement, COMMIT/ROLLBACK). A single UPDATE is atomic
+        # and durable at its own commit just as in an explicit transaction; a single SELECT
+        # takes one snapshot either way, which is all ``pg_current_snapshot()`` needs.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.database_url = database_url
+        self.js = js
+        self.subject_root = subject_root
+        self.stream_name = stream_name
+        self.name = name
+        self.batch_size = batch_size
+        self.ack_timeout = ack_timeout
+        self.stats = RelayStats()
+        self._wake = asyncio.Event()
+        self.cursor: tuple[int, int] = (0, 0)
+
+    async def run(self) -> None:
+        """Relay until cancelled, starting over after any database or broker failure."""
+        backoff = 0.2
+        while True:
+            published = self.stats.published
+            try:
+                await self._run_as_leader()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.stats.published > published:
+                    backoff = 0.2  # it had recovered since the last failure: a new outage
+                self.stats.failures += 1
+                self.stats.last_error = repr(exc)
+                log.warning("relay %s failed, retrying in %.1fs: %r", self.name, backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _run_as_leader(self) -> None:
+        listener = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        try:
+            # Another process holds the lock: poll for it (no event tells when it is released).
+            while not await listener.fetchval(  # noqa: ASYNC110
+                "SELECT pg_try_advisory_lock($1)", _LEADER_KEY
+            ):
+                await asyncio.sleep(1.0)
+            await listener.add_listener(_NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            await self._load_cursor()
+            while True:
+                self._wake.clear()
+                if await self.relay_once():
+                    continue
+                if await self._held_back():
+                    await asyncio.sleep(0.005)  # an older transaction is still open: look again soon
+                    continue
+                # The timeout is only a safety net: NOTIFY wakes the relay at each commit.
+                # (asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+                # that arrives as the wait ends, and the relay then outlives stop_runtime.)
+                try:
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            listener.terminate()
+
+    async def _load_cursor(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(_INIT, {"r": self.name})
+            row = (await conn.execute(_READ_CURSOR, {"r": self.name})).one()
+        self.cursor = (int(row[0]), int(row[1]))
+
+    async def _held_back(self) -> bool:
+        tx, pos = self.cursor
+        async with self._autocommit.connect() as conn:
+            return bool((await conn.execute(_HELD_BACK, {"tx": tx, "pos": pos})).scalar())
+
+    async def relay_once(self) -> int:
+        """Publish the next batch of committed rows; return how many were relayed."""
+        tx, pos = self.cursor
+        async with self._autocommit.connect() as conn:
+            rows = (await conn.execute(_FETCH, {"tx": tx, "pos": pos, "limit": self.batch_size})).all()
+        if not rows:
+            return 0
+        acked, error = await self._publish(rows)
+        if acked:
+            last = rows[acked - 1]
+            async with self._autocommit.connect() as conn:
+                await conn.execute(_MOVE_CURSOR, {"tx": last[1], "pos": last[0], "n": acked, "r": self.name})
+            self.cursor = (int(last[1]), int(last[0]))
+            self.stats.published += acked
+            self.stats.batches += 1
+        if error is not None:
+            raise PublishFailed(f"row {acked + 1} of {len(rows)} not acknowledged: {error!r}")
+        return acked
+
+    async def _publish(self, rows: list) -> tuple[int, BaseException | None]:
+        """Publish rows pipelined on one connection (JetStream keeps their order);
+        return how many leading rows were acknowledged, and the first error."""
+        futures = []
+        try:
+            for row in rows:
+                subject = subject_for(self.subject_root, row[4], row[3])
+                futures.append(
+                    await self.js.publish_async(
+                        subject,
+                        row[5].encode(),
+                        stream=self.stream_name,
+                        headers={"Nats-Msg-Id": row[2]},
+                    )
+                )
+            async with asyncio.timeout(self.ack_timeout):
+                done = await asyncio.gather(*futures, return_exceptions=True)
+        except Exception as exc:  # a timeout or a connection failure part-way through
+            for future in futures:
+                future.cancel()
+            done = [
+                f.result() if f.done() and not f.cancelled() and not f.exception() else exc for f in futures
+            ]
+            done += [exc] * (len(rows) - len(done))
+        acked = 0
+        for result in done:
+            if isinstance(result, BaseException):
+                return acked, result
+            if result.duplicate:
+                self.stats.duplicates += 1
+            acked += 1
+        return acked, None

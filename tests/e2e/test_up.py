@@ -1,0 +1,112 @@
+"""`xingcun up` as a person runs it: everything starts, a first agreement reaches the ledger,
+Ctrl-C stops it all, and a second start finds the data again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.runtime.embedded import port_open
+from tests.support.apps import REPO, wait_until
+from tests.support.pairing import agreement_body, enterprise_body, village_body, village_code
+
+pytestmark = pytest.mark.slow
+
+
+def _port_base() -> int:
+    for base in range(23100, 24000, 10):
+        if not any(port_open("127.0.0.1", base + i) for i in range(4)):
+            return base
+    raise RuntimeError("no four free ports")
+
+
+def _start(home: Path, base: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XINGCUN_")}
+    env.update({"XINGCUN_HOME": str(home), "XINGCUN_PORT_BASE": str(base)})
+    return subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "up"],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _token(home: Path, role: str, region: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XINGCUN_")}
+    env["XINGCUN_HOME"] = str(home)
+    out = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "token", "--role", role, "--region", region],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {"authorization": f"Bearer {out.stdout.strip()}"}
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    return output
+
+
+async def _all_ready(base: int) -> bool:
+    async with httpx.AsyncClient() as client:
+        for i in range(4):
+            try:
+                if (await client.get(f"http://127.0.0.1:{base + i}/readyz", timeout=2)).status_code != 200:
+                    return False
+            except httpx.HTTPError:
+                return False
+    return True
+
+
+async def test_up_runs_the_slice_and_keeps_its_data(tmp_path: Path) -> None:
+    home, base = tmp_path / "xingcun-home", _port_base()
+    pairing, reporting = f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 2}"
+    process = _start(home, base)
+    try:
+        await wait_until(lambda: _all_ready(base), 90, "all four services ready")
+        officer = _token(home, "federation_officer", "150602")
+        async with httpx.AsyncClient() as client:
+            enterprise = await client.post(f"{pairing}/enterprises", json=enterprise_body(1), headers=officer)
+            await client.post(f"{pairing}/villages", json=village_body(1), headers=officer)
+            signed = await client.post(
+                f"{pairing}/agreements",
+                json=agreement_body(enterprise.json()["id"], village_code(1)),
+                headers=officer,
+            )
+            assert signed.status_code == 201, signed.text
+
+            async def in_ledger() -> bool:
+                r = await client.get(f"{reporting}/ledgers/villages/{village_code(1)}", headers=officer)
+                return r.status_code == 200 and len(r.json()["agreements"]) == 1
+
+            await wait_until(in_ledger, 15, "the agreement in the ledger")
+    finally:
+        output = _stop(process)
+    assert process.returncode == 0, output
+    for service in ("pairing", "monitoring", "reporting", "notification"):
+        assert f"{service}" in output and "ready" in output
+    assert "stopped" in output
+    assert not any(port_open("127.0.0.1", base + i) for i in range(4)), "a service outlived Ctrl-C"
+
+    process = _start(home, base)
+    try:
+        await wait_until(lambda: _all_ready(base), 90, "all four services ready again")
+        viewer = _token(home, "viewer", "15")
+        async with httpx.AsyncClient() as client:
+            ledger = await client.get(f"{reporting}/ledgers/villages/{village_code(1)}", headers=viewer)
+        assert ledger.status_code == 200
+        assert ledger.json()["agreements"][0]["agreement_id"] == signed.json()["id"]
+    finally:
+        _stop(process)
