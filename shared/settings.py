@@ -33,9 +33,10 @@ class Settings(BaseSettings):
     # Consumers: apply attempts before an event is moved to the dead letters.
     max_apply_attempts: int = 5
     consumer_batch_size: int = 200
-    # How long a consumer's batch waits to fill: the latency it adds at most. An idle consumer
-    # sends one pull request per interval (~8 % of a core at 0.01 s on a 2-core VM, ~1 % at 0.2 s).
-    consumer_max_wait_s: float = 0.01
+    # How long an idle consumer's pull request waits for a message before it is renewed. It adds
+    # no latency (a waiting request is answered as soon as a message arrives); after a NATS
+    # restart a consumer may take this long to notice.
+    consumer_idle_wait_s: float = 2.0
     # Unacknowledged deliveries return after this; a batch must apply well within it.
     consumer_ack_wait_s: float = 10.0
     # Relay: rows per publish batch and how long to wait for JetStream's acks.

@@ -28,7 +28,7 @@ from shared.eventstore.context import CommandContext, wrap
 from shared.service import Runtime
 from shared.settings import Settings
 from tests.support.apps import running, token, wait_until
-from tests.support.infra import jetstream
+from tests.support.infra import consumer_idle, jetstream
 from tests.support.pairing import agreement_body, enterprise_body, village_body, village_code
 
 ACTOR = Actor(id="tester", role="federation_officer", region_code="150602")
@@ -41,11 +41,6 @@ async def query(runtime: Runtime, sql: str, **params: Any) -> list[dict[str, Any
 
 async def count(runtime: Runtime, sql: str) -> int:
     return int((await query(runtime, sql))[0]["n"])
-
-
-async def consumer_idle(runtime: Runtime, settings: Settings) -> bool:
-    info = await runtime.js.consumer_info(f"{settings.stream_prefix}PAIRING", VillageLedger.name)
-    return info.num_pending == 0 and info.num_ack_pending == 0
 
 
 async def test_unreadable_messages_are_dead_lettered_and_the_rest_applied(
