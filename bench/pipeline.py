@@ -71,7 +71,7 @@ from services.pairing.commands import (  # noqa: E402
 )
 from services.pairing.domain import enterprise_id_for  # noqa: E402
 from shared.auth import Role  # noqa: E402
-from shared.db.engine import asyncpg_dsn, create_engine  # noqa: E402
+from shared.db.engine import asyncpg_dsn, create_pool  # noqa: E402
 from shared.events.envelope import Actor  # noqa: E402
 from shared.eventstore.context import CommandContext  # noqa: E402
 from shared.eventstore.store import ConcurrencyConflict, EventStore  # noqa: E402
@@ -501,9 +501,9 @@ async def run_http_mode(settings: Settings, args: argparse.Namespace, log_dir: P
             stack.enter_async_context(child("reporting", settings, log_dir)),
         )
         # Registration (untimed) goes straight to the pairing database the child relays from.
-        engine = create_engine(settings.service_database_url("pairing"), application="bench")
-        stack.push_async_callback(engine.dispose)
-        commands = PairingCommands(EventStore(engine), settings.max_active_enterprises_per_village)
+        pool = await create_pool(settings.service_database_url("pairing"), application="bench")
+        stack.push_async_callback(pool.close)
+        commands = PairingCommands(EventStore(pool), settings.max_active_enterprises_per_village)
         clients: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         headers = token(settings, Role.federation_officer, "")
         for _ in range(args.writers):

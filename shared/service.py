@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.auth import Principal
 from shared.clock import Clock, SystemClock
 from shared.db import migrate
-from shared.db.engine import create_engine, ensure_database
+from shared.db.engine import create_engine, create_pool, ensure_database
 from shared.events.subjects import stream_for
 from shared.eventstore.context import CommandContext
 from shared.eventstore.store import EventStore
@@ -79,7 +79,8 @@ async def start_runtime(
 ) -> Runtime:
     url = settings.service_database_url(service)
     await ensure_database(settings.database_url, settings.database_name(service))
-    engine = create_engine(url, application=f"xingcun-{service}")
+    engine = create_engine(url, application=f"xingcun-{service}", pool_size=5)
+    pool = await create_pool(url, application=f"xingcun-{service}-store")
     await migrate.upgrade(engine, service)
 
     nc = await connect(settings.nats_url, f"xingcun-{service}")
@@ -110,7 +111,7 @@ async def start_runtime(
         batch_size=settings.relay_batch_size,
         ack_timeout=settings.relay_ack_timeout,
     )
-    runtime = Runtime(service, settings, clock, engine, EventStore(engine), nc, js, relay, consumers)
+    runtime = Runtime(service, settings, clock, engine, EventStore(pool), nc, js, relay, consumers)
     runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
     runtime.consumer_tasks.extend(
         asyncio.create_task(consumer.run(), name=f"{service}-{consumer.name}") for consumer in consumers
@@ -127,6 +128,7 @@ async def stop_runtime(runtime: Runtime) -> None:
             await task
     with contextlib.suppress(Exception):
         await runtime.nc.drain()
+    await runtime.store.pool.close()
     await runtime.engine.dispose()
 
 

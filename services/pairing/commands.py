@@ -27,7 +27,7 @@ from shared.events.catalogue.pairing import (
     VillageCategory,
 )
 from shared.eventstore.context import CommandContext
-from shared.eventstore.repository import load, save
+from shared.eventstore.repository import load, rebuild, save
 from shared.eventstore.store import EventStore
 from shared.regions import CountyCode, DivisionCode, county_region
 
@@ -93,7 +93,7 @@ class PairingCommands:
         async with self.store.session() as s:
             enterprise = await load(s, stream, Enterprise)
             events = enterprise.register(**cmd.model_dump())
-            await save(s, ctx, stream, enterprise, county_region(cmd.county_code), events)
+            save(s, ctx, stream, enterprise, county_region(cmd.county_code), events)
         return enterprise_id
 
     async def register_village(self, ctx: CommandContext, cmd: RegisterVillage) -> str:
@@ -101,7 +101,7 @@ class PairingCommands:
         async with self.store.session() as s:
             village = await load(s, stream, Village)
             events = village.register(**cmd.model_dump())
-            await save(s, ctx, stream, village, cmd.village_code, events)
+            save(s, ctx, stream, village, cmd.village_code, events)
         return cmd.village_code
 
     async def sign_agreement(
@@ -109,17 +109,18 @@ class PairingCommands:
     ) -> uuid.UUID:
         stream = village_stream(cmd.village_code)
         async with self.store.session() as s:
-            if await s.version(enterprise_stream(cmd.enterprise_id)) == 0:
+            streams = await s.load_many([stream, enterprise_stream(cmd.enterprise_id)])
+            if not streams[enterprise_stream(cmd.enterprise_id)]:
                 raise NotFound(
                     "enterprise_must_exist",
                     "no enterprise with this id is registered",
                     "enterprise_id",
                 )
-            village = await load(s, stream, Village)
+            village = rebuild(Village, streams[stream])
             events = village.sign_agreement(
                 agreement_id=agreement_id,
                 max_active_enterprises=self.max_active_enterprises,
                 **cmd.model_dump(exclude={"village_code"}),
             )
-            await save(s, ctx, stream, village, cmd.village_code, events)
+            save(s, ctx, stream, village, cmd.village_code, events)
         return agreement_id

@@ -34,6 +34,18 @@ def create_engine(url: str, *, application: str, pool_size: int = 10) -> AsyncEn
     return engine
 
 
+async def create_pool(url: str, *, application: str, size: int = 10) -> asyncpg.Pool:
+    """A raw asyncpg pool for the hot paths (the event store), beside the engine."""
+    pool = await asyncpg.create_pool(
+        asyncpg_dsn(url),
+        min_size=1,
+        max_size=size,
+        server_settings={**_SERVER_SETTINGS, "application_name": application},
+    )
+    assert pool is not None
+    return pool
+
+
 def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     """The pool's pre-ping, without its round trips: a pooled connection the server closed (a
     restart, a terminated backend) is replaced at checkout. asyncpg notices the closed socket as

@@ -1,29 +1,35 @@
-"""The PostgreSQL event store: append with an expected version, load a stream."""
+"""The PostgreSQL event store: append with an expected version, load a stream.
+
+Raw asyncpg rather than SQLAlchemy on this path: a command is CPU-bound on its round trips
+(bench/README.md). A command costs two: one read of the streams it decides on, and one
+``INSERT … SELECT unnest(…)`` of everything it decided. No explicit transaction is needed: the
+single statement is atomic, and the primary key ``(stream_id, stream_version)`` refuses it whole
+when another writer took one of its versions first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import re
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
 
 from shared.events.envelope import Envelope
 
-_INSERT = text(
-    """
+_APPEND = """
     INSERT INTO events (event_id, stream_id, stream_version, type, schema_version,
                         region_code, recorded_at, envelope)
-    VALUES (:event_id, :stream_id, :stream_version, :type, :schema_version,
-            :region_code, :recorded_at, CAST(:envelope AS json))
-    """
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::int[],
+                         $6::text[], $7::timestamptz[], $8::json[])
+"""
+_LOAD = (
+    "SELECT stream_id, envelope::text FROM events WHERE stream_id = ANY($1::text[]) "
+    "AND stream_version > $2 ORDER BY stream_id, stream_version"
 )
-_LOAD = text(
-    "SELECT envelope::text FROM events WHERE stream_id = :s AND stream_version > :after "
-    "ORDER BY stream_version"
-)
-_VERSION = text("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = :s")
+_VERSION = "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1"
+_KEY = re.compile(r"\(stream_id, stream_version\)=\((?P<stream>.+), (?P<version>\d+)\)")
 
 
 class ConcurrencyConflict(Exception):
@@ -35,24 +41,67 @@ class ConcurrencyConflict(Exception):
         self.expected_version = expected_version
 
 
-class EventStoreSession:
-    """One connection and one transaction: loads and the append that follows them."""
+async def append_envelopes(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
+    """Insert ``envelopes`` in one statement, inside whatever transaction ``conn`` is in.
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    The insert must be its transaction's first write: its transaction id orders the relay.
+    """
+    columns: tuple[list[object], ...] = ([], [], [], [], [], [], [], [])
+    for e in envelopes:
+        values = (
+            e.event_id,
+            e.stream_id,
+            e.stream_version,
+            e.type,
+            e.schema_version,
+            e.region_code,
+            e.recorded_at,
+            e.model_dump_json(),
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    try:
+        await conn.execute(_APPEND, *columns)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "events_pkey":
+            raise
+        stream, version = _conflicting_key(exc, envelopes)
+        raise ConcurrencyConflict(stream, version - 1) from None
+
+
+def _conflicting_key(exc: asyncpg.UniqueViolationError, envelopes: Sequence[Envelope]) -> tuple[str, int]:
+    match = _KEY.search(exc.detail or "")
+    if match:
+        return match["stream"], int(match["version"])
+    return envelopes[0].stream_id, envelopes[0].stream_version
+
+
+class EventStoreSession:
+    """Reads for one command, and the appends it decides, written together when it ends."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self.pending: list[Envelope] = []
 
     async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
-        rows = await self.conn.execute(_LOAD, {"s": stream_id, "after": after_version})
-        return [Envelope.model_validate_json(row[0]) for row in rows]
+        return (await self.load_many([stream_id], after_version))[stream_id]
+
+    async def load_many(self, stream_ids: Iterable[str], after_version: int = 0) -> dict[str, list[Envelope]]:
+        """Several streams in one round trip; a stream with no events maps to ``[]``."""
+        ids = list(dict.fromkeys(stream_ids))
+        streams: dict[str, list[Envelope]] = defaultdict(list)
+        for stream_id, envelope in await self.conn.fetch(_LOAD, ids, after_version):
+            streams[stream_id].append(Envelope.model_validate_json(envelope))
+        return {stream_id: streams[stream_id] for stream_id in ids}
 
     async def version(self, stream_id: str) -> int:
-        return int((await self.conn.execute(_VERSION, {"s": stream_id})).scalar_one())
+        return int(await self.conn.fetchval(_VERSION, stream_id))
 
-    async def append(self, expected_version: int, envelopes: Sequence[Envelope]) -> None:
-        """Append events of one stream whose versions follow ``expected_version``.
+    def append(self, expected_version: int, envelopes: Sequence[Envelope]) -> None:
+        """Add events of one stream whose versions follow ``expected_version``.
 
-        The primary key (stream_id, stream_version) refuses a second writer at the same version.
-        The insert must be the transaction's first write: its transaction id orders the relay.
+        Written when the session ends without an exception, all streams in one statement: a
+        command's appends to several streams succeed or fail together.
         """
         if not envelopes:
             return
@@ -60,37 +109,26 @@ class EventStoreSession:
         for offset, envelope in enumerate(envelopes, start=1):
             if envelope.stream_id != stream_id or envelope.stream_version != expected_version + offset:
                 raise ValueError("envelopes must be one stream's consecutive versions after expected")
-        try:
-            await self.conn.execute(_INSERT, [_row(e) for e in envelopes])
-        except IntegrityError as exc:
-            if "events_pkey" in str(exc.orig):
-                raise ConcurrencyConflict(stream_id, expected_version) from None
-            raise
+        self.pending.extend(envelopes)
+
+    async def flush(self) -> None:
+        if self.pending:
+            pending, self.pending = self.pending, []
+            await append_envelopes(self.conn, pending)
 
 
 class EventStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[EventStoreSession]:
-        """A transaction that commits when the block ends without an exception."""
-        async with self.engine.begin() as conn:
-            yield EventStoreSession(conn)
+        """Appends made in the block are written when it ends without an exception."""
+        async with self.pool.acquire() as conn:
+            session = EventStoreSession(conn)
+            yield session
+            await session.flush()
 
     async def load(self, stream_id: str) -> list[Envelope]:
-        async with self.engine.connect() as conn:
+        async with self.pool.acquire() as conn:
             return await EventStoreSession(conn).load(stream_id)
-
-
-def _row(envelope: Envelope) -> dict[str, object]:
-    return {
-        "event_id": envelope.event_id,
-        "stream_id": envelope.stream_id,
-        "stream_version": envelope.stream_version,
-        "type": envelope.type,
-        "schema_version": envelope.schema_version,
-        "region_code": envelope.region_code,
-        "recorded_at": envelope.recorded_at,
-        "envelope": envelope.model_dump_json(),
-    }

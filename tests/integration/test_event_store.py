@@ -14,10 +14,10 @@ from shared.auth import Role
 from shared.events.catalogue.pairing import VillageCategory, VillageRegistered
 from shared.events.envelope import Actor, Envelope
 from shared.eventstore.context import CommandContext, wrap
-from shared.eventstore.store import ConcurrencyConflict, EventStoreSession
+from shared.eventstore.store import ConcurrencyConflict
 from shared.settings import Settings
 from tests.support.apps import running, token, wait_until
-from tests.support.infra import service_database
+from tests.support.infra import service_database, uncommitted_append
 from tests.support.pairing import village_body, village_code
 
 ACTOR = Actor(id="tester", role="federation_officer", region_code="150602")
@@ -38,7 +38,7 @@ async def test_two_concurrent_appends_at_the_same_version_one_wins(settings: Set
     async with service_database(settings) as db:
         stream = "village-concurrent"
         async with db.store.session() as s:
-            await s.append(0, events_for(stream, 0, 2, "base"))
+            s.append(0, events_for(stream, 0, 2, "base"))
 
         both_loaded = asyncio.Barrier(2)
 
@@ -48,7 +48,7 @@ async def test_two_concurrent_appends_at_the_same_version_one_wins(settings: Set
                 history = await s.load(stream)
                 assert version == len(history) == 2
                 await both_loaded.wait()  # neither appends before both have loaded version 2
-                await s.append(version, events_for(stream, version, 2, tag))
+                s.append(version, events_for(stream, version, 2, tag))
             return tag
 
         results = await asyncio.wait_for(
@@ -73,14 +73,14 @@ async def test_load_returns_the_stream_in_order_as_written(settings: Settings) -
         written: list[Envelope] = []
         async with db.store.session() as s:
             batch = events_for("village-x", 0, 3, "x")
-            await s.append(0, batch)
+            s.append(0, batch)
             written += batch
         # Interleave another stream so that global order and stream order differ.
         async with db.store.session() as s:
-            await s.append(0, events_for("village-y", 0, 2, "y"))
+            s.append(0, events_for("village-y", 0, 2, "y"))
         async with db.store.session() as s:
             batch = events_for("village-x", 3, 2, "x")
-            await s.append(3, batch)
+            s.append(3, batch)
             written += batch
 
         loaded = await db.store.load("village-x")
@@ -96,22 +96,22 @@ async def test_load_returns_the_stream_in_order_as_written(settings: Settings) -
 async def test_a_refused_append_writes_nothing(settings: Settings) -> None:
     async with service_database(settings) as db:
         async with db.store.session() as s:
-            await s.append(0, events_for("village-z", 0, 1))
+            s.append(0, events_for("village-z", 0, 1))
         # Stale expected version: the primary key refuses it.
         with pytest.raises(ConcurrencyConflict):
             async with db.store.session() as s:
-                await s.append(0, events_for("village-z", 0, 3))
+                s.append(0, events_for("village-z", 0, 3))
         # Envelopes that do not follow the expected version are refused before any write.
         with pytest.raises(ValueError, match="consecutive"):
             async with db.store.session() as s:
-                await s.append(1, events_for("village-z", 2, 1))
+                s.append(1, events_for("village-z", 2, 1))
         with pytest.raises(ValueError, match="consecutive"):
             async with db.store.session() as s:
-                await s.append(1, [*events_for("village-z", 1, 1), *events_for("village-q", 1, 1)])
+                s.append(1, [*events_for("village-z", 1, 1), *events_for("village-q", 1, 1)])
         # An error after the append rolls the whole transaction back.
         with pytest.raises(RuntimeError):
             async with db.store.session() as s:
-                await s.append(1, events_for("village-z", 1, 1))
+                s.append(1, events_for("village-z", 1, 1))
                 raise RuntimeError("the command failed after appending")
         assert [e.stream_version for e in await db.store.load("village-z")] == [1]
         assert await db.scalar("SELECT count(*) FROM events") == 1
@@ -121,11 +121,11 @@ async def test_the_same_event_id_is_stored_once(settings: Settings) -> None:
     async with service_database(settings) as db:
         [first] = events_for("village-a", 0, 1)
         async with db.store.session() as s:
-            await s.append(0, [first])
+            s.append(0, [first])
         copy = first.model_copy(update={"stream_id": "village-b"})
         with pytest.raises(Exception, match="event_id"):
             async with db.store.session() as s:
-                await s.append(0, [copy])
+                s.append(0, [copy])
         assert await db.scalar("SELECT count(*) FROM events") == 1
 
 
@@ -147,10 +147,7 @@ async def test_http_concurrent_registration_gets_409_problem(settings: Settings)
             code,
             [VillageRegistered(village_code=code, name="rival", category="key_support")],
         )
-        async with engine.connect() as conn:
-            tx = await conn.begin()
-            await EventStoreSession(conn).append(0, [rival])
-
+        async with uncommitted_append(runtime.store.pool, [rival]) as tx:
             request = asyncio.create_task(client.post("/villages", json=village_body(7), headers=officer))
 
             async def api_waits_on_the_rival() -> bool:
@@ -205,3 +202,28 @@ async def test_http_concurrent_registrations_one_created(settings: Settings) -> 
             if r.status_code == 409:
                 assert r.headers["content-type"] == "application/problem+json"
         assert len(await app.state.runtime.store.load(village_stream(village_code(8)))) == 1
+
+
+async def test_appends_to_several_streams_in_one_session_succeed_or_fail_together(
+    settings: Settings,
+) -> None:
+    async with service_database(settings) as db:
+        async with db.store.session() as s:
+            s.append(0, events_for("village-taken", 0, 1, "first"))
+        with pytest.raises(ConcurrencyConflict) as refused:
+            async with db.store.session() as s:
+                s.append(0, events_for("village-free", 0, 2, "both"))
+                s.append(0, events_for("village-taken", 0, 1, "both"))
+        # The conflict names the stream that refused, and the other stream got nothing either.
+        assert (refused.value.stream_id, refused.value.expected_version) == ("village-taken", 0)
+        assert await db.store.load("village-free") == []
+
+        async with db.store.session() as s:
+            s.append(0, events_for("village-free", 0, 2, "ok"))
+            s.append(1, events_for("village-taken", 1, 1, "ok"))
+        async with db.store.session() as s:
+            streams = await s.load_many(["village-taken", "village-none", "village-free"])
+        assert list(streams) == ["village-taken", "village-none", "village-free"]
+        assert [e.stream_version for e in streams["village-taken"]] == [1, 2]
+        assert streams["village-none"] == []
+        assert [e.data["name"] for e in streams["village-free"]] == ["村ok0", "村ok1"]

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.pairing.app import create as pairing_app
 from services.pairing.commands import (
@@ -29,7 +28,7 @@ from services.pairing.commands import (
 from services.reporting.app import create as reporting_app
 from shared.auth import Role
 from shared.db import migrate
-from shared.db.engine import create_engine, ensure_database
+from shared.db.engine import create_engine, create_pool, ensure_database
 from shared.events.envelope import Actor
 from shared.events.subjects import stream_for
 from shared.eventstore.context import CommandContext
@@ -301,7 +300,7 @@ async def test_relay_dying_between_publish_and_cursor_republishes_harmlessly(
         spec = stream_for(settings, "pairing")
         js = nc.jetstream()
         await ensure_stream(js, spec, owner=True)
-        total = await write_pairings(engine, villages)  # events in the outbox, none relayed
+        total = await write_pairings(pairing_url, villages)  # events in the outbox, none relayed
 
         def relay(cls: type[OutboxRelay] = OutboxRelay, **kw: int) -> OutboxRelay:
             return cls(
@@ -381,9 +380,16 @@ async def test_relay_dying_between_publish_and_cursor_republishes_harmlessly(
         await engine.dispose()
 
 
-async def write_pairings(engine: AsyncEngine, villages: int) -> int:
+async def write_pairings(url: str, villages: int) -> int:
     """Register and sign through the real command handlers, with no relay running."""
-    commands = PairingCommands(EventStore(engine), max_active_enterprises=ENTERPRISES)
+    pool = await create_pool(url, application="test-faults-writer")
+    try:
+        return await _write_pairings(PairingCommands(EventStore(pool), ENTERPRISES), villages)
+    finally:
+        await pool.close()
+
+
+async def _write_pairings(commands: PairingCommands, villages: int) -> int:
     ctx = CommandContext(
         actor=Actor(id="tester", role=Role.federation_officer.value, region_code="150602"),
         now=datetime.now(UTC),

@@ -15,11 +15,11 @@ from shared.events.catalogue.pairing import VillageCategory, VillageRegistered
 from shared.events.envelope import Actor, Envelope
 from shared.events.subjects import subject_for
 from shared.eventstore.context import CommandContext, wrap
-from shared.eventstore.store import ConcurrencyConflict, EventStoreSession
+from shared.eventstore.store import ConcurrencyConflict
 from shared.messaging.relay import OutboxRelay
 from shared.settings import Settings
 from tests.support.apps import wait_until
-from tests.support.infra import Broker, Database, body, jetstream, service_database
+from tests.support.infra import Broker, Database, body, jetstream, service_database, uncommitted_append
 
 _NEW_CURSOR = "INSERT INTO relay_cursor (relay, last_tx, last_position) VALUES ('jetstream', '0', 0)"
 ACTOR = Actor(id="tester", role="federation_officer", region_code="150602")
@@ -84,11 +84,9 @@ async def test_a_late_commit_with_a_lower_position_is_not_skipped(settings: Sett
         [a] = events_for("village-a", 0)
         [b] = events_for("village-b", 0)
 
-        async with db.engine.connect() as conn_a:
-            tx_a = await conn_a.begin()
-            await EventStoreSession(conn_a).append(0, [a])  # A takes the lower position ...
+        async with uncommitted_append(db.store.pool, [a]) as tx_a:  # A takes the lower position ...
             async with db.store.session() as s:
-                await s.append(0, [b])  # ... B takes the next one and commits first.
+                s.append(0, [b])  # ... B takes the next one and commits first.
             positions = dict(await db.rows("SELECT event_id::text, global_position FROM events"))
             assert list(positions) == [str(b.event_id)]  # A is not visible yet
 
@@ -122,12 +120,10 @@ async def test_the_running_relay_waits_for_an_open_transaction(settings: Setting
         relay = make_relay(db, broker, settings)
         async with relaying(relay):
             [a] = events_for("village-a", 0)
-            async with db.engine.connect() as conn_a:
-                tx_a = await conn_a.begin()
-                await EventStoreSession(conn_a).append(0, [a])
+            async with uncommitted_append(db.store.pool, [a]) as tx_a:
                 for i in range(3):
                     async with db.store.session() as s:
-                        await s.append(i, events_for("village-b", i))
+                        s.append(i, events_for("village-b", i))
                 # Nothing behind A goes out, however long A stays open.
                 await asyncio.sleep(0.5)
                 assert await broker.messages() == 0
@@ -168,7 +164,7 @@ async def test_concurrent_writers_every_event_published_once_in_stream_order(
                     async with db.store.session() as s:
                         version = await s.version(stream)
                         await asyncio.sleep(rng.random() * 0.002)
-                        await s.append(version, events_for(stream, version, count))
+                        s.append(version, events_for(stream, version, count))
                         # Commit late: later transactions overtake this one.
                         await asyncio.sleep(rng.random() * 0.004)
                 except ConcurrencyConflict:
@@ -209,7 +205,7 @@ async def test_republishing_after_a_cursor_reset_is_deduplicated(settings: Setti
     async with service_database(settings) as db, jetstream(settings) as broker:
         for i in range(5):
             async with db.store.session() as s:
-                await s.append(i, events_for("village-d", i))
+                s.append(i, events_for("village-d", i))
         async with relaying(make_relay(db, broker, settings)) as first:
             await wait_until(lambda: _count(broker, 5), 10, "five events published")
         assert first.stats.duplicates == 0

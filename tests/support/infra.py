@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import nats
+from asyncpg.transaction import Transaction
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -18,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.reporting.projections import VillageLedger
 from shared.db import migrate
-from shared.db.engine import create_engine, ensure_database
+from shared.db.engine import create_engine, create_pool, ensure_database
+from shared.events.envelope import Envelope
 from shared.events.subjects import StreamSpec, stream_for
-from shared.eventstore.store import EventStore
+from shared.eventstore.store import EventStore, append_envelopes
 from shared.messaging.streams import ensure_stream
 from shared.service import Runtime
 from shared.settings import ServiceName, Settings
@@ -49,11 +52,27 @@ async def service_database(
     await ensure_database(settings.database_url, settings.database_name(service))
     url = settings.service_database_url(service)
     engine = create_engine(url, application=f"test-{service}", pool_size=pool_size)
+    pool = await create_pool(url, application=f"test-{service}-store", size=pool_size)
     try:
         await migrate.upgrade(engine, service)
-        yield Database(url, engine, EventStore(engine))
+        yield Database(url, engine, EventStore(pool))
     finally:
+        await pool.close()
         await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def uncommitted_append(pool: asyncpg.Pool, envelopes: list[Envelope]) -> AsyncIterator[Transaction]:
+    """Another writer's append, held open until the test commits the transaction it yields."""
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await append_envelopes(conn, envelopes)
+            yield tx
+        finally:
+            with contextlib.suppress(asyncpg.InterfaceError):  # already committed
+                await tx.rollback()
 
 
 @dataclass
