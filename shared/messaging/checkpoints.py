@@ -7,15 +7,29 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+# A stream's row may already stand at 0, put there by lock_streams.
 _CLAIM_FIRST = text(
     "INSERT INTO consumer_checkpoints (consumer, stream_id, version) VALUES (:c, :s, 1) "
-    "ON CONFLICT (consumer, stream_id) DO NOTHING RETURNING version"
+    "ON CONFLICT (consumer, stream_id) DO UPDATE SET version = 1 "
+    "WHERE consumer_checkpoints.version = 0 RETURNING version"
 )
 # The row lock taken here makes a concurrent claim of the same version (a replay beside the live
 # consumer) wait, re-check the WHERE, and find nothing to claim.
 _CLAIM_NEXT = text(
     "UPDATE consumer_checkpoints SET version = :v "
     "WHERE consumer = :c AND stream_id = :s AND version = :v - 1 RETURNING version"
+)
+# The no-op update locks each stream's row, existing or new, and returns where it stands.
+_LOCK_STREAMS = text(
+    "INSERT INTO consumer_checkpoints (consumer, stream_id, version) "
+    "SELECT :c, s, 0 FROM unnest(CAST(:streams AS text[])) AS s "
+    "ON CONFLICT (consumer, stream_id) DO UPDATE SET version = consumer_checkpoints.version "
+    "RETURNING stream_id, version"
+)
+_ADVANCE = text(
+    "UPDATE consumer_checkpoints AS c SET version = t.v "
+    "FROM unnest(CAST(:streams AS text[]), CAST(:versions AS bigint[])) AS t(s, v) "
+    "WHERE c.consumer = :c AND c.stream_id = t.s"
 )
 _CURRENT = text("SELECT version FROM consumer_checkpoints WHERE consumer = :c AND stream_id = :s")
 _DEAD_LETTER = text(
@@ -36,6 +50,21 @@ async def claim(conn: AsyncConnection, consumer: str, stream_id: str, version: i
     else:
         result = await conn.execute(_CLAIM_NEXT, {"c": consumer, "s": stream_id, "v": version})
     return result.first() is not None
+
+
+async def lock_streams(conn: AsyncConnection, consumer: str, stream_ids: list[str]) -> dict[str, int]:
+    """Lock the checkpoints of ``stream_ids`` until the transaction ends; where each stands."""
+    # Sorted: two transactions locking overlapping sets take the rows in the same order.
+    result = await conn.execute(_LOCK_STREAMS, {"c": consumer, "streams": sorted(set(stream_ids))})
+    return {stream_id: int(version) for stream_id, version in result}
+
+
+async def advance(conn: AsyncConnection, consumer: str, versions: dict[str, int]) -> None:
+    """Move checkpoints locked by :func:`lock_streams` to ``versions``."""
+    if versions:
+        await conn.execute(
+            _ADVANCE, {"c": consumer, "streams": list(versions), "versions": list(versions.values())}
+        )
 
 
 async def current(conn: AsyncConnection, consumer: str, stream_id: str) -> int:

@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.events.envelope import Envelope, EventData
 from shared.events.registry import decode
-from shared.messaging.checkpoints import DeadLetter, claim, current, record_dead_letter
+from shared.messaging.checkpoints import (
+    DeadLetter,
+    advance,
+    claim,
+    current,
+    lock_streams,
+    record_dead_letter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,41 +88,64 @@ class Projector:
         parsed = [_parse(d) for d in deliveries]
         try:
             async with self.engine.begin() as conn:
-                return [
-                    await self._step(conn, d, p, isolate=False)
-                    for d, p in zip(deliveries, parsed, strict=True)
-                ]
+                return await self._apply_together(conn, deliveries, parsed)
         except Exception as exc:
             log.info("projector %s: batch failed (%r); applying event by event", self.name, exc)
         async with self.engine.begin() as conn:
-            return [
-                await self._step(conn, d, p, isolate=True) for d, p in zip(deliveries, parsed, strict=True)
-            ]
+            return [await self._apply_alone(conn, d, p) for d, p in zip(deliveries, parsed, strict=True)]
 
-    async def _step(
-        self, conn: AsyncConnection, delivery: Delivery, parsed: Envelope | str, *, isolate: bool
+    async def _apply_together(
+        self, conn: AsyncConnection, deliveries: Sequence[Delivery], parsed: list[Envelope | str]
+    ) -> list[Outcome]:
+        """The fast path: every checkpoint of the batch locked in one statement, moved in one."""
+        envelopes = [p for p in parsed if isinstance(p, Envelope)]
+        standing = await lock_streams(conn, self.name, [e.stream_id for e in envelopes]) if envelopes else {}
+        advanced: dict[str, int] = {}
+        outcomes = []
+        for delivery, envelope in zip(deliveries, parsed, strict=True):
+            if isinstance(envelope, str):
+                await self._dead_letter(conn, delivery, None, envelope)
+                outcomes.append(Outcome(note="dead-lettered"))
+            elif envelope.stream_version == standing[envelope.stream_id] + 1:
+                await self._apply(conn, envelope)  # a failure sends the batch down the slow path
+                standing[envelope.stream_id] = advanced[envelope.stream_id] = envelope.stream_version
+                outcomes.append(Outcome())
+            else:
+                outcomes.append(await self._not_next(conn, delivery, envelope, standing[envelope.stream_id]))
+        await advance(conn, self.name, advanced)
+        return outcomes
+
+    async def _apply_alone(
+        self, conn: AsyncConnection, delivery: Delivery, parsed: Envelope | str
     ) -> Outcome:
+        """The slow path: each event in its own savepoint, so that one failure is isolated."""
         if isinstance(parsed, str):
             await self._dead_letter(conn, delivery, None, parsed)
             return Outcome(note="dead-lettered")
         envelope = parsed
-        if not isolate:
-            claimed = await self._claim_and_apply(conn, envelope)
-        else:
-            try:
-                async with conn.begin_nested():
-                    claimed = await self._claim_and_apply(conn, envelope)
-            except Exception as exc:
-                poison = isinstance(exc, PoisonEvent)
-                if not poison and delivery.attempt < self.max_attempts:
-                    return Outcome(retry_after=min(0.5 * delivery.attempt, 10.0), note=repr(exc))
-                # Give up on this event but not on its stream: move the checkpoint past it.
-                await claim(conn, self.name, envelope.stream_id, envelope.stream_version)
-                await self._dead_letter(conn, delivery, envelope, f"apply failed: {exc!r}")
-                return Outcome(note="dead-lettered")
+        try:
+            async with conn.begin_nested():
+                claimed = await claim(conn, self.name, envelope.stream_id, envelope.stream_version)
+                if claimed:
+                    await self._apply(conn, envelope)
+        except Exception as exc:
+            poison = isinstance(exc, PoisonEvent)
+            if not poison and delivery.attempt < self.max_attempts:
+                return Outcome(retry_after=min(0.5 * delivery.attempt, 10.0), note=repr(exc))
+            # Give up on this event but not on its stream: move the checkpoint past it.
+            await claim(conn, self.name, envelope.stream_id, envelope.stream_version)
+            await self._dead_letter(conn, delivery, envelope, f"apply failed: {exc!r}")
+            return Outcome(note="dead-lettered")
         if claimed:
             return Outcome()
-        applied_up_to = await current(conn, self.name, envelope.stream_id)
+        return await self._not_next(
+            conn, delivery, envelope, await current(conn, self.name, envelope.stream_id)
+        )
+
+    async def _not_next(
+        self, conn: AsyncConnection, delivery: Delivery, envelope: Envelope, applied_up_to: int
+    ) -> Outcome:
+        """An event that is not its stream's next: a redelivery, or one ahead of a missing one."""
         if applied_up_to >= envelope.stream_version:
             return Outcome(note="duplicate")
         if delivery.attempt >= self.max_gap_waits:
@@ -124,9 +154,7 @@ class Projector:
             return Outcome(note="dead-lettered")
         return Outcome(retry_after=min(0.1 * delivery.attempt, 2.0), note="waiting for predecessor")
 
-    async def _claim_and_apply(self, conn: AsyncConnection, envelope: Envelope) -> bool:
-        if not await claim(conn, self.name, envelope.stream_id, envelope.stream_version):
-            return False
+    async def _apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
         if self.projection.handles(envelope.type):
             try:
                 event = decode(envelope)
@@ -135,7 +163,6 @@ class Projector:
                     f"data does not fit {envelope.type} v{envelope.schema_version}: {exc}"
                 ) from exc
             await self.projection.apply(conn, envelope, event)
-        return True
 
     async def _dead_letter(
         self, conn: AsyncConnection, delivery: Delivery, envelope: Envelope | None, reason: str
