@@ -24,6 +24,7 @@ from shared.events.subjects import stream_for
 from shared.eventstore.context import CommandContext
 from shared.eventstore.store import EventStore
 from shared.http import problems
+from shared.messaging.append_signal import AppendSignal, wake_subject
 from shared.messaging.projector import Projection, Projector
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.streams import connect, ensure_stream
@@ -111,7 +112,10 @@ async def start_runtime(
         batch_size=settings.relay_batch_size,
         ack_timeout=settings.relay_ack_timeout,
     )
-    runtime = Runtime(service, settings, clock, engine, EventStore(pool), nc, js, relay, consumers)
+    signal = AppendSignal(nc, wake_subject(settings.subject_root, service))
+    await signal.listen(relay.wake)
+    store = EventStore(pool, after_append=signal.appended)
+    runtime = Runtime(service, settings, clock, engine, store, nc, js, relay, consumers)
     runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
     runtime.consumer_tasks.extend(
         asyncio.create_task(consumer.run(), name=f"{service}-{consumer.name}") for consumer in consumers

@@ -25,15 +25,9 @@ CREATE = [
     )
     """,
     "CREATE INDEX events_commit_order ON events (transaction_id, global_position)",
-    # Wake the relay at commit; a statement trigger costs no extra round trip.
-    """
-    CREATE FUNCTION notify_events_appended() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM pg_notify('events_appended', ''); RETURN NULL; END $$
-    """,
-    """
-    CREATE TRIGGER events_appended AFTER INSERT ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION notify_events_appended()
-    """,
+    # No NOTIFY trigger to wake the relay: a transaction that notifies holds a cluster-wide lock
+    # from its commit until its WAL is flushed, so every appending commit waited for the one
+    # before it (bench/README.md). Appends wake the relay over NATS instead (AppendSignal).
     """
     CREATE TABLE relay_cursor (
         relay text PRIMARY KEY,
@@ -75,8 +69,6 @@ DROP = [
     "DROP TABLE dead_letters",
     "DROP TABLE consumer_checkpoints",
     "DROP TABLE relay_cursor",
-    "DROP TRIGGER events_appended ON events",
-    "DROP FUNCTION notify_events_appended()",
     "DROP TABLE events",
 ]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -118,8 +118,9 @@ class EventStoreSession:
 
 
 class EventStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, after_append: Callable[[], Awaitable[None]] | None = None) -> None:
         self.pool = pool
+        self.after_append = after_append
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[EventStoreSession]:
@@ -127,7 +128,10 @@ class EventStore:
         async with self.pool.acquire() as conn:
             session = EventStoreSession(conn)
             yield session
+            appended = bool(session.pending)
             await session.flush()
+        if appended and self.after_append is not None:
+            await self.after_append()
 
     async def load(self, stream_id: str) -> list[Envelope]:
         async with self.pool.acquire() as conn:

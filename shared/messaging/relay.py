@@ -23,7 +23,6 @@ from shared.events.subjects import subject_for
 
 log = logging.getLogger(__name__)
 
-_NOTIFY_CHANNEL = "events_appended"
 _LEADER_KEY = 7_460_002
 
 _FETCH = text(
@@ -114,14 +113,13 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
 
     async def _run_as_leader(self) -> None:
-        listener = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        leadership = await asyncpg.connect(asyncpg_dsn(self.database_url))
         try:
             # Another process holds the lock: poll for it (no event tells when it is released).
-            while not await listener.fetchval(  # noqa: ASYNC110
+            while not await leadership.fetchval(  # noqa: ASYNC110
                 "SELECT pg_try_advisory_lock($1)", _LEADER_KEY
             ):
                 await asyncio.sleep(1.0)
-            await listener.add_listener(_NOTIFY_CHANNEL, lambda *_: self._wake.set())
             await self._load_cursor()
             while True:
                 self._wake.clear()
@@ -130,7 +128,7 @@ class OutboxRelay:
                 if await self._held_back():
                     await asyncio.sleep(0.005)  # an older transaction is still open: look again soon
                     continue
-                # The timeout is only a safety net: NOTIFY wakes the relay at each commit.
+                # The timeout is only a safety net: wake() is called after each append.
                 # (asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
                 # that arrives as the wait ends, and the relay then outlives stop_runtime.)
                 try:
@@ -139,7 +137,11 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
         finally:
-            listener.terminate()
+            leadership.terminate()
+
+    def wake(self) -> None:
+        """Events were appended: look for them now rather than at the next safety poll."""
+        self._wake.set()
 
     async def _load_cursor(self) -> None:
         async with self.engine.begin() as conn:

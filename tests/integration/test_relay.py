@@ -15,8 +15,10 @@ from shared.events.catalogue.pairing import VillageCategory, VillageRegistered
 from shared.events.envelope import Actor, Envelope
 from shared.events.subjects import subject_for
 from shared.eventstore.context import CommandContext, wrap
-from shared.eventstore.store import ConcurrencyConflict
+from shared.eventstore.store import ConcurrencyConflict, EventStore
+from shared.messaging.append_signal import AppendSignal, wake_subject
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.streams import connect
 from shared.settings import Settings
 from tests.support.apps import wait_until
 from tests.support.infra import Broker, Database, body, jetstream, service_database, uncommitted_append
@@ -232,3 +234,29 @@ async def test_republishing_after_a_cursor_reset_is_deduplicated(settings: Setti
         third.cursor = again.cursor
         assert await third.relay_once() == 0
         assert await broker.messages() == 5
+
+
+async def test_each_append_wakes_the_relay_of_any_instance_over_nats(settings: Settings) -> None:
+    """The store signals after every commit that appended; the signal reaches a relay in another
+    process (here: another connection), and a session that appended nothing sends none."""
+    async with service_database(settings) as db, jetstream(settings) as broker:
+        subject = wake_subject(settings.subject_root, "pairing")
+        signals: asyncio.Queue[bytes] = asyncio.Queue()
+        await AppendSignal(broker.nc, subject).listen(lambda: signals.put_nowait(b"woken"))
+        writer_nc = await connect(settings.nats_url, "test-writer")
+        try:
+            store = EventStore(db.store.pool, after_append=AppendSignal(writer_nc, subject).appended)
+            async with store.session() as s:
+                s.append(0, events_for("village-signal", 0, 2))
+            assert await asyncio.wait_for(signals.get(), timeout=5) == b"woken"
+
+            async with store.session() as s:
+                assert len(await s.load("village-signal")) == 2
+            with contextlib.suppress(ConcurrencyConflict):
+                async with store.session() as s:
+                    s.append(0, events_for("village-signal", 0))
+            await writer_nc.flush()
+            await broker.nc.flush()
+            assert signals.empty()  # neither a read nor a refused append signals
+        finally:
+            await writer_nc.close()
