@@ -104,7 +104,6 @@ async def start_runtime(
             )
         )
     relay = OutboxRelay(
-        engine,
         url,
         js,
         subject_root=settings.subject_root,

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from nats.js import JetStreamContext
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.engine import asyncpg_dsn
 from shared.events.subjects import subject_for
@@ -25,27 +23,29 @@ log = logging.getLogger(__name__)
 
 _LEADER_KEY = 7_460_002
 
-_FETCH = text(
-    """
-    SELECT global_position, transaction_id, event_id::text, type, region_code, envelope::text
+# transaction_id goes out as text (asyncpg has no xid8 codec) under another name: ORDER BY an
+# output column named transaction_id would sort the text, '999' after '1000'.
+# Every statement stands alone, in autocommit: one round trip each. A single UPDATE is atomic
+# and durable at its own commit; a single SELECT takes one snapshot, all pg_current_snapshot needs.
+_FETCH = """
+    SELECT global_position, transaction_id::text AS tx, event_id::text, type, region_code, envelope::text
     FROM events
-    WHERE (transaction_id, global_position) > (CAST(:tx AS xid8), :pos)
+    WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY transaction_id, global_position
-    LIMIT :limit
-    """
+    LIMIT $3
+"""
+_HELD_BACK = (
+    "SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2))"
 )
-_HELD_BACK = text(
-    "SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) > (CAST(:tx AS xid8), :pos))"
-)
-_INIT = text(
-    "INSERT INTO relay_cursor (relay, last_tx, last_position) VALUES (:r, '0', 0) "
+_INIT = (
+    "INSERT INTO relay_cursor (relay, last_tx, last_position) VALUES ($1, '0', 0) "
     "ON CONFLICT (relay) DO NOTHING"
 )
-_READ_CURSOR = text("SELECT last_tx, last_position FROM relay_cursor WHERE relay = :r")
-_MOVE_CURSOR = text(
-    "UPDATE relay_cursor SET last_tx = CAST(:tx AS xid8), last_position = :pos, "
-    "relayed = relayed + :n, updated_at = now() WHERE relay = :r"
+_READ_CURSOR = "SELECT last_tx::text AS tx, last_position FROM relay_cursor WHERE relay = $1"
+_MOVE_CURSOR = (
+    "UPDATE relay_cursor SET last_tx = $1::text::xid8, last_position = $2, "
+    "relayed = relayed + $3, updated_at = now() WHERE relay = $4"
 )
 
 
@@ -67,7 +67,6 @@ class OutboxRelay:
 
     def __init__(
         self,
-        engine: AsyncEngine,
         database_url: str,
         js: JetStreamContext,
         *,
@@ -77,13 +76,8 @@ class OutboxRelay:
         batch_size: int = 500,
         ack_timeout: float = 5.0,
     ) -> None:
-        self.engine = engine
-        # Each of the relay's statements stands alone: run them in autocommit, one round trip
-        # each instead of three (BEGIN, statement, COMMIT/ROLLBACK). A single UPDATE is atomic
-        # and durable at its own commit just as in an explicit transaction; a single SELECT
-        # takes one snapshot either way, which is all ``pg_current_snapshot()`` needs.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.database_url = database_url
+        self._conn: asyncpg.Connection | None = None
         self.js = js
         self.subject_root = subject_root
         self.stream_name = stream_name
@@ -113,7 +107,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
 
     async def _run_as_leader(self) -> None:
-        leadership = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        # The relay's one connection: it holds the advisory lock, and every statement runs on it.
+        leadership = await self._connection()
         try:
             # Another process holds the lock: poll for it (no event tells when it is released).
             while not await leadership.fetchval(  # noqa: ASYNC110
@@ -137,35 +132,45 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
         finally:
+            self._conn = None
             leadership.terminate()
 
     def wake(self) -> None:
         """Events were appended: look for them now rather than at the next safety poll."""
         self._wake.set()
 
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        return self._conn
+
+    async def aclose(self) -> None:
+        """Close the relay's connection (``run`` closes it itself when cancelled)."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.terminate()
+
     async def _load_cursor(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(_INIT, {"r": self.name})
-            row = (await conn.execute(_READ_CURSOR, {"r": self.name})).one()
+        conn = await self._connection()
+        await conn.execute(_INIT, self.name)
+        row = await conn.fetchrow(_READ_CURSOR, self.name)
         self.cursor = (int(row[0]), int(row[1]))
 
     async def _held_back(self) -> bool:
         tx, pos = self.cursor
-        async with self._autocommit.connect() as conn:
-            return bool((await conn.execute(_HELD_BACK, {"tx": tx, "pos": pos})).scalar())
+        return bool(await (await self._connection()).fetchval(_HELD_BACK, str(tx), pos))
 
     async def relay_once(self) -> int:
         """Publish the next batch of committed rows; return how many were relayed."""
         tx, pos = self.cursor
-        async with self._autocommit.connect() as conn:
-            rows = (await conn.execute(_FETCH, {"tx": tx, "pos": pos, "limit": self.batch_size})).all()
+        conn = await self._connection()
+        rows = await conn.fetch(_FETCH, str(tx), pos, self.batch_size)
         if not rows:
             return 0
         acked, error = await self._publish(rows)
         if acked:
             last = rows[acked - 1]
-            async with self._autocommit.connect() as conn:
-                await conn.execute(_MOVE_CURSOR, {"tx": last[1], "pos": last[0], "n": acked, "r": self.name})
+            await conn.execute(_MOVE_CURSOR, last[1], last[0], acked, self.name)
             self.cursor = (int(last[1]), int(last[0]))
             self.stats.published += acked
             self.stats.batches += 1

@@ -304,7 +304,6 @@ async def test_relay_dying_between_publish_and_cursor_republishes_harmlessly(
 
         def relay(cls: type[OutboxRelay] = OutboxRelay, **kw: int) -> OutboxRelay:
             return cls(
-                engine,
                 pairing_url,
                 js,
                 subject_root=settings.subject_root,

@@ -15,7 +15,7 @@ from shared.events.catalogue.pairing import VillageCategory, VillageRegistered
 from shared.events.envelope import Actor, Envelope
 from shared.events.subjects import subject_for
 from shared.eventstore.context import CommandContext, wrap
-from shared.eventstore.store import ConcurrencyConflict, EventStore
+from shared.eventstore.store import ConcurrencyConflict, EventStore, EventStoreSession, append_envelopes
 from shared.messaging.append_signal import AppendSignal, wake_subject
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.streams import connect
@@ -43,7 +43,6 @@ def events_for(stream_id: str, after: int, count: int = 1) -> list[Envelope]:
 
 def make_relay(db: Database, broker: Broker, settings: Settings, name: str = "jetstream") -> OutboxRelay:
     return OutboxRelay(
-        db.engine,
         db.url,
         broker.js,
         subject_root=settings.subject_root,
@@ -115,6 +114,28 @@ async def test_a_late_commit_with_a_lower_position_is_not_skipped(settings: Sett
         cursor = await db.rows("SELECT last_position, relayed FROM relay_cursor")
         assert cursor == [(rows[str(b.event_id)], 2)]
         assert await relay.relay_once() == 0
+        await relay.aclose()
+
+
+async def test_commit_order_compares_transaction_ids_as_numbers(settings: Settings) -> None:
+    """Transaction ids 9, 10, 100 (long committed, as after a restore) go out in that order: a
+    cursor compared as text would put '10' and '100' before '9' and skip rows."""
+    async with service_database(settings) as db, jetstream(settings) as broker:
+        rows = [events_for(f"village-{tx}", 0)[0] for tx in ("100", "9", "10")]
+        async with db.store.pool.acquire() as conn:
+            for tx, envelope in zip(("100", "9", "10"), rows, strict=True):
+                await append_envelopes(conn, [envelope])
+                await conn.execute(
+                    "UPDATE events SET transaction_id = $1::text::xid8 WHERE event_id = $2",
+                    tx,
+                    envelope.event_id,
+                )
+        async with contextlib.aclosing(make_relay(db, broker, settings)) as relay:
+            relay.batch_size = 2  # the cursor must carry over from one batch to the next
+            await relay_until(relay, 3)
+            assert relay.cursor[0] == 100
+        published = await broker.read_all()
+        assert [body(m)["stream_id"] for m in published] == ["village-9", "village-10", "village-100"]
 
 
 async def test_the_running_relay_waits_for_an_open_transaction(settings: Settings) -> None:
@@ -163,10 +184,10 @@ async def test_concurrent_writers_every_event_published_once_in_stream_order(
                 count = rng.choice((1, 1, 1, 2, 3))
                 count = min(count, per_writer - written)
                 try:
-                    async with db.store.session() as s:
-                        version = await s.version(stream)
+                    async with db.store.pool.acquire() as conn, conn.transaction():
+                        version = await EventStoreSession(conn).version(stream)
                         await asyncio.sleep(rng.random() * 0.002)
-                        s.append(version, events_for(stream, version, count))
+                        await append_envelopes(conn, events_for(stream, version, count))
                         # Commit late: later transactions overtake this one.
                         await asyncio.sleep(rng.random() * 0.004)
                 except ConcurrencyConflict:
@@ -230,9 +251,9 @@ async def test_republishing_after_a_cursor_reset_is_deduplicated(settings: Setti
 
         # With the cursor moved on again, a further pass publishes nothing at all.
         assert await db.scalar("SELECT relayed FROM relay_cursor") == 10
-        third = make_relay(db, broker, settings)
-        third.cursor = again.cursor
-        assert await third.relay_once() == 0
+        async with contextlib.aclosing(make_relay(db, broker, settings)) as third:
+            third.cursor = again.cursor
+            assert await third.relay_once() == 0
         assert await broker.messages() == 5
 
 
