@@ -41,3 +41,18 @@ def county_region(county_code: str) -> str:
 def within(region_code: str, prefix: str) -> bool:
     """True when ``region_code`` lies inside the region named by ``prefix``."""
     return region_code.startswith(prefix)
+
+
+def village_code_problem(code: str, counties: frozenset[str]) -> str | None:
+    """Why ``code`` cannot be a village of this deployment, or None when it can.
+
+    A village-level code names its township (digits 7–9) and its village (10–12), neither 000,
+    and its county (digits 1–6) must be one the deployment serves (``XINGCUN_COUNTIES``).
+    """
+    if not _CODE.match(code):
+        return "a division code has exactly 12 digits"
+    if code[6:9] == "000" or code[9:] == "000":
+        return "a village's code names its township and village: digits 7–9 and 10–12 are not 000"
+    if counties and code[:6] not in counties:
+        return f"county {code[:6]} is not served by this deployment (XINGCUN_COUNTIES)"
+    return None

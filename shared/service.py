@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, FastAPI, Request
@@ -135,11 +136,16 @@ async def stop_runtime(runtime: Runtime) -> None:
     await runtime.engine.dispose()
 
 
+Worker = Callable[[Runtime], Coroutine[Any, Any, None]]
+"""A background loop a service runs beside its API (e.g. a scheduler); cancelled at stop."""
+
+
 def create_app(
     service: ServiceName,
     *,
     routers: Sequence[APIRouter] = (),
     consumes: Sequence[Consumes] = (),
+    workers: Sequence[Worker] = (),
     settings: Settings | None = None,
     clock: Clock | None = None,
     title: str,
@@ -150,6 +156,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(service, settings, clock, consumes)
+        runtime.tasks.extend(asyncio.create_task(worker(runtime), name=worker.__name__) for worker in workers)
         app.state.runtime = runtime
         try:
             yield

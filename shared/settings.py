@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     token_ttl_hours: int = 12
 
     max_active_enterprises_per_village: int = 5
+    # The counties this deployment serves (6-digit codes, comma-separated): a village's division
+    # code must start with one of them.
+    counties: str = "150602"
+    # How often the pairing service looks for milestones whose due date has passed.
+    milestone_check_interval_s: float = 60.0
 
     # Consumers: apply attempts before an event is moved to the dead letters.
     max_apply_attempts: int = 5
@@ -42,6 +47,10 @@ class Settings(BaseSettings):
     # Relay: rows per publish batch and how long to wait for JetStream's acks.
     relay_batch_size: int = 500
     relay_ack_timeout: float = 5.0
+
+    @property
+    def county_codes(self) -> frozenset[str]:
+        return frozenset(code.strip() for code in self.counties.split(",") if code.strip())
 
     def database_name(self, service: ServiceName) -> str:
         return f"{self.database_prefix}{service}"

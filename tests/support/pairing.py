@@ -16,7 +16,8 @@ def credit_code(n: int, county: str = COUNTY) -> str:
 
 
 def village_code(n: int, county: str = COUNTY) -> str:
-    return f"{county}{100 + n // 1000:03d}{n % 1000:03d}"
+    """A valid village code, distinct for each ``n`` (township and village parts never 000)."""
+    return f"{county}{100 + n // 999:03d}{n % 999 + 1:03d}"
 
 
 def enterprise_body(n: int, **overrides: Any) -> dict[str, Any]:
