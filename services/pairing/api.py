@@ -5,14 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Path, Request, status
+from pydantic import BaseModel, Field
 
 from services.pairing.commands import (
+    Income,
     PairingCommands,
     RegisterEnterprise,
     RegisterVillage,
+    RelayAgreement,
     SignAgreement,
+    TerminateAgreement,
 )
 from shared.auth import Principal, Role, allow, ensure_covers
 from shared.ids import uuid7
@@ -27,9 +30,25 @@ class Registered(BaseModel):
     id: str
 
 
+class Terminated(BaseModel):
+    agreement_id: str
+    status: str = Field(description="needs_relay, or relayed when a relay was signed in the same request")
+    relay_agreement_id: str | None = None
+
+
+class IncomeRecorded(BaseModel):
+    village_code: str
+    year: int
+    changed: bool = Field(description="False when the same figure was already on record")
+
+
 def commands(request: Request) -> PairingCommands:
     runtime = runtime_of(request)
-    return PairingCommands(runtime.store, runtime.settings.max_active_enterprises_per_village)
+    settings = runtime.settings
+    return PairingCommands(runtime.store, settings.max_active_enterprises_per_village, settings.county_codes)
+
+
+VillageCode = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit division code")]
 
 
 @router.post("/enterprises", status_code=status.HTTP_201_CREATED, response_model=Registered)
@@ -62,3 +81,65 @@ async def sign_agreement(cmd: SignAgreement, request: Request, principal: Pairin
         command_context(request, principal), cmd, uuid7()
     )
     return Registered(id=str(agreement_id))
+
+
+@router.post("/villages/{village_code}/incomes", response_model=IncomeRecorded)
+async def record_income(
+    village_code: VillageCode, cmd: Income, request: Request, principal: PairingOfficer
+) -> IncomeRecorded:
+    """Record the village collective economy's income for a year (pairing.village_income_recorded).
+
+    A later record for the same year corrects the earlier one; the same figure again changes nothing.
+    """
+    ensure_covers(principal, village_code, "village_code")
+    changed = await commands(request).record_income(command_context(request, principal), village_code, cmd)
+    return IncomeRecorded(village_code=village_code, year=cmd.year, changed=changed)
+
+
+@router.post(
+    "/villages/{village_code}/agreements/{agreement_id}/termination",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Terminated,
+)
+async def terminate_agreement(
+    village_code: VillageCode,
+    agreement_id: uuid.UUID,
+    cmd: TerminateAgreement,
+    request: Request,
+    principal: PairingOfficer,
+) -> Terminated:
+    """Terminate an active agreement (pairing.agreement_terminated).
+
+    With `relay`, another enterprise takes over in the same step (pairing.agreement_signed with
+    `relays_agreement_id`); without, the agreement needs a relay until one is signed.
+    """
+    ensure_covers(principal, village_code, "village_code")
+    relay_id = await commands(request).terminate_agreement(
+        command_context(request, principal), village_code, agreement_id, cmd, uuid7()
+    )
+    return Terminated(
+        agreement_id=str(agreement_id),
+        status="relayed" if relay_id else "needs_relay",
+        relay_agreement_id=str(relay_id) if relay_id else None,
+    )
+
+
+@router.post(
+    "/villages/{village_code}/agreements/{agreement_id}/relay",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Registered,
+)
+async def relay_agreement(
+    village_code: VillageCode,
+    agreement_id: uuid.UUID,
+    cmd: RelayAgreement,
+    request: Request,
+    principal: PairingOfficer,
+) -> Registered:
+    """Another enterprise takes over a terminated agreement (接力帮扶; pairing.agreement_signed with
+    `relays_agreement_id`). Pathways, mode and commitments not given are the terminated one's."""
+    ensure_covers(principal, village_code, "village_code")
+    relay_id = await commands(request).relay_agreement(
+        command_context(request, principal), village_code, agreement_id, cmd, uuid7()
+    )
+    return Registered(id=str(relay_id))
