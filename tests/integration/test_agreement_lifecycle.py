@@ -98,7 +98,7 @@ async def test_terminate_with_relay_in_one_request_and_refusals_write_nothing(se
                 {
                     "terminated_on": "2026-11-20",
                     "reason": "x",
-                    "relay": relay_body(str(enterprises[0])[:-1] + "0"),
+                    "relay": relay_body(str(uuid.uuid4())),
                 },
                 404,
                 "enterprise_must_exist",
