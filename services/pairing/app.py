@@ -8,6 +8,7 @@ from services.pairing import api
 from services.pairing.cooperatives import api as cooperatives_api
 from services.pairing.directory import api as directory_api
 from services.pairing.directory.projections import PROJECTIONS as DIRECTORY
+from services.pairing.ledger_import import api as import_api
 from services.pairing.projects import api as projects_api
 from services.pairing.projects.scheduler import PROJECTIONS as SCHEDULE
 from services.pairing.projects.scheduler import WORKERS
@@ -22,7 +23,13 @@ PROJECTIONS = {**DIRECTORY, **SCHEDULE}
 def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     return create_app(
         "pairing",
-        routers=[api.router, directory_api.router, projects_api.router, cooperatives_api.router],
+        routers=[
+            api.router,
+            directory_api.router,
+            projects_api.router,
+            cooperatives_api.router,
+            import_api.router,
+        ],
         consumes=list(PROJECTIONS.values()),
         workers=WORKERS,
         settings=settings,
