@@ -5,7 +5,12 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.events.catalogue.pairing import AgreementSigned, EnterpriseRegistered, VillageRegistered
+from shared.events.catalogue.pairing import (
+    AgreementSigned,
+    AgreementTerminated,
+    EnterpriseRegistered,
+    VillageRegistered,
+)
 from shared.events.envelope import Envelope, EventData
 
 _UPSERT_VILLAGE = text(
@@ -34,6 +39,13 @@ _INSERT_AGREEMENT = text(
     """
 )
 
+# A terminated agreement needs a relay (接力) until one names it; then it is relayed.
+_TERMINATE = text(
+    "UPDATE ledger_agreements SET status = CASE WHEN CAST(:successor AS uuid) IS NULL "
+    "THEN 'needs_relay' ELSE 'relayed' END WHERE agreement_id = :agreement_id"
+)
+_RELAYED = text("UPDATE ledger_agreements SET status = 'relayed' WHERE agreement_id = :relayed")
+
 
 class VillageLedger:
     """The village ledger (村级台账): each village, its enterprises and agreements."""
@@ -41,7 +53,12 @@ class VillageLedger:
     name = "reporting-village-ledger"
     tables = ("ledger_agreements", "ledger_enterprises", "ledger_villages")
     _types = frozenset(
-        {EnterpriseRegistered.event_type, VillageRegistered.event_type, AgreementSigned.event_type}
+        {
+            EnterpriseRegistered.event_type,
+            VillageRegistered.event_type,
+            AgreementSigned.event_type,
+            AgreementTerminated.event_type,
+        }
     )
 
     def handles(self, event_type: str) -> bool:
@@ -52,12 +69,18 @@ class VillageLedger:
             await conn.execute(_UPSERT_VILLAGE, event.model_dump(mode="json"))
         elif isinstance(event, EnterpriseRegistered):
             await conn.execute(_UPSERT_ENTERPRISE, event.model_dump())
+        elif isinstance(event, AgreementTerminated):
+            await conn.execute(
+                _TERMINATE, {"agreement_id": event.agreement_id, "successor": event.successor_agreement_id}
+            )
         elif isinstance(event, AgreementSigned):
+            if event.relays_agreement_id is not None:
+                await conn.execute(_RELAYED, {"relayed": event.relays_agreement_id})
             c = event.commitments
             await conn.execute(
                 _INSERT_AGREEMENT,
                 {
-                    **event.model_dump(exclude={"commitments", "pathways", "mode"}),
+                    **event.model_dump(exclude={"commitments", "pathways", "mode", "relays_agreement_id"}),
                     "pathways": [p.value for p in event.pathways],
                     "mode": event.mode.value,
                     "investment_yuan": c.investment_yuan,
