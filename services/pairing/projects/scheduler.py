@@ -1,8 +1,86 @@
-"""The milestone scheduler (filled in by the projects work)."""
+"""The milestone scheduler: flags each milestone whose due date passed unmet, exactly once.
+
+Dates are China's calendar: a milestone due on 6-30 is overdue from 7-1 00:00 China time
+(UTC+8, no daylight saving), whatever the clock's UTC date says.
+
+The schedule projection only says which projects may have something due; each is then asked
+through its aggregate, which emits ``pairing.project_milestone_overdue`` only for a milestone
+neither reached nor flagged yet. Two schedulers, a lagging projection or a replay therefore never
+flag twice: the later one finds the flag in the stream, or loses the append race
+(ConcurrencyConflict) and looks again at its next tick.
+"""
 
 from __future__ import annotations
 
-from shared.service import Consumes, Worker
+import asyncio
+import logging
+import uuid
+from datetime import date, datetime, timedelta, timezone
 
-PROJECTIONS: dict[str, Consumes] = {}
-WORKERS: list[Worker] = []
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from services.pairing.projects.commands import ProjectCommands
+from services.pairing.projects.projections import MilestoneSchedule
+from shared.auth import Role
+from shared.events.catalogue.pairing import ProjectMilestoneOverdue
+from shared.events.envelope import Actor
+from shared.eventstore.context import CommandContext
+from shared.eventstore.store import ConcurrencyConflict
+from shared.service import Consumes, Runtime, Worker
+
+log = logging.getLogger(__name__)
+
+CHINA = timezone(timedelta(hours=8), "CST")
+SCHEDULER = Actor(id="milestone-scheduler", role=Role.platform.value, region_code="")
+
+_DUE = text(
+    "SELECT DISTINCT project_id FROM project_milestone_schedule "
+    "WHERE due_on < :today AND starts_with(village_code, :region) ORDER BY project_id"
+)
+
+
+class OverdueCheck(BaseModel):
+    checked_on: date
+    flagged: list[ProjectMilestoneOverdue]
+
+
+def china_date(moment: datetime) -> date:
+    """The calendar date in China at ``moment`` (an aware datetime)."""
+    return moment.astimezone(CHINA).date()
+
+
+async def check_overdue(
+    runtime: Runtime, *, region: str = "", actor: Actor = SCHEDULER, correlation_id: str | None = None
+) -> OverdueCheck:
+    """Flag what is overdue today in ``region`` (a division-code prefix; "" is everywhere)."""
+    now = runtime.clock.now()
+    today = china_date(now)
+    async with runtime.engine.connect() as conn:
+        due = [row[0] for row in await conn.execute(_DUE, {"today": today, "region": region})]
+    ctx = CommandContext(actor=actor, now=now, correlation_id=correlation_id or str(uuid.uuid4()))
+    commands = ProjectCommands(runtime.store)
+    flagged: list[ProjectMilestoneOverdue] = []
+    for project_id in due:
+        try:
+            flagged += await commands.flag_overdue(ctx, project_id, today)
+        except ConcurrencyConflict:
+            log.info("project %s changed while being checked; it is checked again next time", project_id)
+    return OverdueCheck(checked_on=today, flagged=flagged)
+
+
+async def milestone_scheduler(runtime: Runtime) -> None:
+    """Check now, then every ``milestone_check_interval_s`` seconds until the service stops."""
+    while True:
+        try:
+            result = await check_overdue(runtime)
+            if result.flagged:
+                log.info("flagged %d overdue milestones", len(result.flagged))
+        except Exception:
+            # A database hiccup must not end the loop: the next tick tries again.
+            log.exception("the milestone check failed")
+        await asyncio.sleep(runtime.settings.milestone_check_interval_s)
+
+
+PROJECTIONS: dict[str, Consumes] = {"milestone-schedule": Consumes("pairing", MilestoneSchedule)}
+WORKERS: list[Worker] = [milestone_scheduler]
