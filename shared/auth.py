@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ class Principal:
     subject: str
     role: Role
     region: str  # a division-code prefix; "" is the whole country
+    enterprise_id: uuid.UUID | None = None  # an enterprise's own account acts for this enterprise only
 
     def actor(self) -> Actor:
         return Actor(id=self.subject, role=self.role.value, region_code=self.region)
@@ -43,16 +45,37 @@ _ALGORITHM = "HS256"
 
 
 def issue_token(
-    secret: bytes, *, subject: str, role: Role, region: str, now: datetime, ttl: timedelta
+    secret: bytes,
+    *,
+    subject: str,
+    role: Role,
+    region: str,
+    now: datetime,
+    ttl: timedelta,
+    enterprise_id: uuid.UUID | None = None,
 ) -> str:
-    claims = {"sub": subject, "role": role.value, "region": region, "iat": now, "exp": now + ttl}
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "role": role.value,
+        "region": region,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    if enterprise_id is not None:
+        claims["enterprise_id"] = str(enterprise_id)
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
 def verify_token(secret: bytes, token: str) -> Principal:
     try:
         claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]})
-        return Principal(subject=claims["sub"], role=Role(claims["role"]), region=claims["region"])
+        enterprise = claims.get("enterprise_id")
+        return Principal(
+            subject=claims["sub"],
+            role=Role(claims["role"]),
+            region=claims["region"],
+            enterprise_id=uuid.UUID(enterprise) if enterprise else None,
+        )
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise Problem(401, "Invalid token", f"the bearer token was refused: {exc}") from None
 

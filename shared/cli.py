@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def _token(args: argparse.Namespace) -> int:
         region=args.region,
         now=datetime.now(UTC),
         ttl=timedelta(hours=args.hours),
+        enterprise_id=uuid.UUID(args.enterprise_id) if args.enterprise_id else None,
     )
     print(token)
     return 0
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--region", required=True, help="division-code prefix, e.g. 150602")
     token.add_argument("--subject", default="local-user")
     token.add_argument("--hours", type=int, default=12)
+    token.add_argument("--enterprise-id", help="for --role enterprise: the enterprise it acts for")
     token.set_defaults(run=_token)
 
     rebuild = commands.add_parser("rebuild", help="drop a projection and replay it from the stream")

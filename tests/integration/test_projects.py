@@ -577,3 +577,43 @@ def test_the_openapi_document_describes_every_project_endpoint(settings: Setting
         schema = op["responses"][ok]["content"]["application/json"]["schema"]
         assert "$ref" in schema, (path, method)
         assert "403" in op["responses"], (path, method)
+
+
+async def test_an_enterprise_records_investment_and_milestones_of_its_own_projects_only(
+    settings: Settings,
+) -> None:
+    officer = token(settings, Role.federation_officer, "150602")
+    app = pairing_app(settings)
+    async with running(app) as client:
+        paired = await pair(client, officer)
+        registered = await client.post("/projects", json=project_body(paired), headers=officer)
+        assert registered.status_code == 201, registered.text
+        base = f"/projects/{registered.json()['id']}"
+        builder = token(settings, Role.enterprise, "150602", enterprise_id=paired.enterprises[0])
+        stranger = token(settings, Role.enterprise, "150602", enterprise_id=str(uuid.uuid4()))
+        before = await event_count(runtime_of(app))
+
+        problem = assert_problem(
+            await client.post(f"{base}/investments", json=tranche("1.00", "2027-02-01"), headers=stranger),
+            403,
+        )
+        assert problem["errors"] == [
+            {"field": "project_id", "reason": "the token's enterprise does not build this project"}
+        ]
+        assert_problem(await client.post(f"{base}/completion", json=COMPLETION, headers=builder), 403)
+        assert_problem(await client.post("/projects", json=project_body(paired), headers=builder), 403)
+        assert await event_count(runtime_of(app)) == before
+
+        invested = await client.post(
+            f"{base}/investments", json=tranche("250000.00", "2027-02-01"), headers=builder
+        )
+        assert invested.status_code == 201, invested.text
+        reached = await client.post(
+            f"{base}/milestones/design/reached",
+            json={"reached_on": "2027-03-20", "evidence_ref": "验收单-1"},
+            headers=builder,
+        )
+        assert reached.status_code == 201, reached.text
+        assert reached.json()["invested_yuan"] == "250000.00"
+        stored = await runtime_of(app).store.load(f"project-{registered.json()['id']}")
+        assert stored[-1].actor.role == "enterprise"

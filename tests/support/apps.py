@@ -7,6 +7,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,9 @@ from tests.support.isolation import settings_env
 REPO = Path(__file__).resolve().parents[2]
 
 
-def token(settings: Settings, role: Role, region: str, subject: str = "tester") -> dict[str, str]:
+def token(
+    settings: Settings, role: Role, region: str, subject: str = "tester", enterprise_id: str | None = None
+) -> dict[str, str]:
     value = issue_token(
         settings.secret_bytes,
         subject=subject,
@@ -30,6 +33,7 @@ def token(settings: Settings, role: Role, region: str, subject: str = "tester") 
         region=region,
         now=datetime.now(UTC),
         ttl=timedelta(hours=1),
+        enterprise_id=uuid.UUID(enterprise_id) if enterprise_id else None,
     )
     return {"authorization": f"Bearer {value}"}
 

@@ -22,8 +22,9 @@ from services.pairing.projects.commands import (
 from services.pairing.projects.domain import MilestoneStatus, Project, project_stream
 from services.pairing.projects.scheduler import OverdueCheck, check_overdue
 from shared.auth import Principal, Role, allow, ensure_covers
-from shared.events.catalogue.pairing import Asset, Funding, FundingSource, Share
+from shared.events.catalogue.pairing import Asset, Funding, FundingSource, ProjectRegistered, Share
 from shared.eventstore.repository import rebuild
+from shared.http.problems import Problem
 from shared.ids import uuid7
 from shared.service import command_context, runtime_of
 
@@ -34,6 +35,9 @@ router = APIRouter(tags=["projects"])
 ProjectOfficer = Annotated[Principal, Depends(allow(Role.federation_officer, Role.county_officer))]
 Reader = Annotated[Principal, Depends(allow(*Role))]
 Checker = Annotated[Principal, Depends(allow(Role.county_officer, Role.platform))]
+ProjectWorker = Annotated[
+    Principal, Depends(allow(Role.federation_officer, Role.county_officer, Role.enterprise))
+]
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -130,7 +134,25 @@ def commands(request: Request) -> ProjectCommands:
 
 
 def within_region(principal: Principal) -> Authorize:
-    return lambda village_code: ensure_covers(principal, village_code, "project_id")
+    return lambda registered: ensure_covers(principal, registered.village_code, "project_id")
+
+
+def for_its_enterprises(principal: Principal) -> Authorize:
+    """Officers act inside their region; an enterprise's own account only on projects it builds."""
+
+    def authorize(registered: ProjectRegistered) -> None:
+        ensure_covers(principal, registered.village_code, "project_id")
+        if principal.role is Role.enterprise and principal.enterprise_id not in registered.enterprise_ids:
+            raise Problem(
+                403,
+                "Not your project",
+                "an enterprise records investment and milestones of its own projects only",
+                errors=[
+                    {"field": "project_id", "reason": "the token's enterprise does not build this project"}
+                ],
+            )
+
+    return authorize
 
 
 @router.post(
@@ -168,12 +190,12 @@ async def register_project(cmd: RegisterProject, request: Request, principal: Pr
     responses=_CHANGE_PROBLEMS,
 )
 async def record_investment(
-    project_id: uuid.UUID, cmd: RecordInvestment, request: Request, principal: ProjectOfficer
+    project_id: uuid.UUID, cmd: RecordInvestment, request: Request, principal: ProjectWorker
 ) -> ProjectView:
     """Record one tranche of investment (资金到位, pairing.project_investment_recorded); tranches
     are numbered 1, 2, 3, … in the order recorded. Refused once the project is completed."""
     project = await commands(request).record_investment(
-        command_context(request, principal), project_id, cmd, within_region(principal)
+        command_context(request, principal), project_id, cmd, for_its_enterprises(principal)
     )
     return project_view(project)
 
@@ -186,12 +208,12 @@ async def record_investment(
     responses=_CHANGE_PROBLEMS,
 )
 async def reach_milestone(
-    project_id: uuid.UUID, milestone_id: str, cmd: ReachMilestone, request: Request, principal: ProjectOfficer
+    project_id: uuid.UUID, milestone_id: str, cmd: ReachMilestone, request: Request, principal: ProjectWorker
 ) -> ProjectView:
     """Record a milestone as reached (pairing.project_milestone_reached), with its evidence; once
     per milestone, and still recorded after it was flagged overdue."""
     project = await commands(request).reach_milestone(
-        command_context(request, principal), project_id, milestone_id, cmd, within_region(principal)
+        command_context(request, principal), project_id, milestone_id, cmd, for_its_enterprises(principal)
     )
     return project_view(project)
 

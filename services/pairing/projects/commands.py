@@ -18,6 +18,7 @@ from shared.events.catalogue.pairing import (
     FundingSource,
     MilestonePlan,
     ProjectMilestoneOverdue,
+    ProjectRegistered,
     Share,
 )
 from shared.events.envelope import EventData
@@ -26,8 +27,8 @@ from shared.eventstore.repository import load, rebuild, save
 from shared.eventstore.store import EventStore
 from shared.regions import DivisionCode
 
-Authorize = Callable[[str], None]
-"""Called with the project's village code once it is loaded, before anything is decided."""
+Authorize = Callable[[ProjectRegistered], None]
+"""Called with the project's registration once it is loaded, before anything is decided."""
 
 
 class _Command(BaseModel):
@@ -144,8 +145,9 @@ class ProjectCommands:
         stream = project_stream(project_id)
         async with self.store.session() as s:
             project = await load(s, stream, Project)
-            village_code = project.existing().village_code
-            authorize(village_code)
+            registered = project.existing()
+            authorize(registered)
+            village_code = registered.village_code
             events = decide(project)
             save(s, ctx, stream, project, village_code, events)
         for event in events:
