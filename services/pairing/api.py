@@ -18,6 +18,7 @@ from services.pairing.commands import (
     TerminateAgreement,
 )
 from shared.auth import Principal, Role, allow, ensure_covers
+from shared.http.problems import problem_responses
 from shared.ids import uuid7
 from shared.regions import county_region
 from shared.service import command_context, runtime_of
@@ -48,10 +49,25 @@ def commands(request: Request) -> PairingCommands:
     return PairingCommands(runtime.store, settings.max_active_enterprises_per_village, settings.county_codes)
 
 
+_AUTH = {401: "Missing or refused token", 403: "Role not allowed, or outside the token's region"}
+_AGREEMENT_REFUSALS = {
+    404: "Village, enterprise or agreement not registered (see `rule`)",
+    409: "Refused by a pairing rule or a concurrent change (see `rule`)",
+    422: "Invalid body, or dates that contradict the agreement (see `rule`)",
+}
+
 VillageCode = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit division code")]
 
 
-@router.post("/enterprises", status_code=status.HTTP_201_CREATED, response_model=Registered)
+@router.post(
+    "/enterprises",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Registered,
+    summary="Register an enterprise",
+    responses=problem_responses(
+        {**_AUTH, 409: "Already registered", 422: "Invalid body, e.g. the credit code"}
+    ),
+)
 async def register_enterprise(
     cmd: RegisterEnterprise, request: Request, principal: PairingOfficer
 ) -> Registered:
@@ -61,7 +77,19 @@ async def register_enterprise(
     return Registered(id=str(enterprise_id))
 
 
-@router.post("/villages", status_code=status.HTTP_201_CREATED, response_model=Registered)
+@router.post(
+    "/villages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Registered,
+    summary="Register a village",
+    responses=problem_responses(
+        {
+            **_AUTH,
+            409: "Already registered",
+            422: "Invalid body, or a village code this deployment does not serve",
+        }
+    ),
+)
 async def register_village(cmd: RegisterVillage, request: Request, principal: PairingOfficer) -> Registered:
     """Register a village (pairing.village_registered)."""
     ensure_covers(principal, cmd.village_code, "village_code")
@@ -69,7 +97,13 @@ async def register_village(cmd: RegisterVillage, request: Request, principal: Pa
     return Registered(id=code)
 
 
-@router.post("/agreements", status_code=status.HTTP_201_CREATED, response_model=Registered)
+@router.post(
+    "/agreements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Registered,
+    summary="Sign a pairing agreement",
+    responses=problem_responses({**_AUTH, **_AGREEMENT_REFUSALS}),
+)
 async def sign_agreement(cmd: SignAgreement, request: Request, principal: PairingOfficer) -> Registered:
     """Sign a pairing agreement between a registered enterprise and village (pairing.agreement_signed).
 
@@ -83,7 +117,12 @@ async def sign_agreement(cmd: SignAgreement, request: Request, principal: Pairin
     return Registered(id=str(agreement_id))
 
 
-@router.post("/villages/{village_code}/incomes", response_model=IncomeRecorded)
+@router.post(
+    "/villages/{village_code}/incomes",
+    response_model=IncomeRecorded,
+    summary="Record a year's collective income",
+    responses=problem_responses({**_AUTH, 404: "Village not registered", 422: "Invalid body"}),
+)
 async def record_income(
     village_code: VillageCode, cmd: Income, request: Request, principal: PairingOfficer
 ) -> IncomeRecorded:
@@ -100,6 +139,8 @@ async def record_income(
     "/villages/{village_code}/agreements/{agreement_id}/termination",
     status_code=status.HTTP_201_CREATED,
     response_model=Terminated,
+    summary="Terminate an agreement, with or without its relay",
+    responses=problem_responses({**_AUTH, **_AGREEMENT_REFUSALS}),
 )
 async def terminate_agreement(
     village_code: VillageCode,
@@ -128,6 +169,8 @@ async def terminate_agreement(
     "/villages/{village_code}/agreements/{agreement_id}/relay",
     status_code=status.HTTP_201_CREATED,
     response_model=Registered,
+    summary="Relay a terminated agreement to another enterprise",
+    responses=problem_responses({**_AUTH, **_AGREEMENT_REFUSALS}),
 )
 async def relay_agreement(
     village_code: VillageCode,

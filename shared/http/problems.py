@@ -7,12 +7,38 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from shared.domain import DomainError, InvalidInput, NotFound, StateConflict
 from shared.eventstore.store import ConcurrencyConflict
 
 _MEDIA_TYPE = "application/problem+json"
 _TYPE_BASE = "https://xingcun.example/problems/"
+
+
+class FieldError(BaseModel):
+    field: str | None = Field(description="The input the reason concerns (body field or query parameter)")
+    reason: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, the shape of every refusal (media type application/problem+json)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    rule: str | None = Field(default=None, description="The domain rule that refused the request")
+    errors: list[FieldError] | None = None
+
+
+def problem_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the refusals an endpoint makes, each a problem-details body."""
+    return {
+        status: {"model": ProblemDetails, "description": f"{text} (application/problem+json)"}
+        for status, text in described.items()
+    }
 
 
 class Problem(Exception):

@@ -20,6 +20,7 @@ from services.pairing.cooperatives.commands import (
 from services.pairing.cooperatives.domain import Binding, Cooperative
 from shared.auth import Principal, Role, allow, authenticate, ensure_covers
 from shared.events.catalogue.pairing import BindingForm, BindingKind
+from shared.http.problems import problem_responses
 from shared.ids import uuid7
 from shared.service import command_context, runtime_of
 
@@ -36,23 +37,6 @@ class Created(BaseModel):
     id: str
 
 
-class FieldError(BaseModel):
-    field: str | None
-    reason: str
-
-
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem details, the shape of every refusal (media type application/problem+json)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    rule: str | None = Field(default=None, description="The domain rule that refused the request")
-    errors: list[FieldError] | None = None
-
-
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     described = {
         401: "Missing or invalid token",
@@ -61,7 +45,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Refused by the cooperative's current state, or a concurrent change",
         422: "Invalid request, or a rule the request breaks",
     }
-    return {s: {"model": ProblemDetails, "description": described[s]} for s in (401, *statuses)}
+    return problem_responses({s: described[s] for s in (401, *statuses)})
 
 
 class BindingStatus(StrEnum):

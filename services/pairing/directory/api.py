@@ -38,17 +38,19 @@ from shared.events.catalogue.pairing import (
     Pathway,
     VillageCategory,
 )
-from shared.http.problems import Problem
+from shared.http.problems import Problem, problem_responses
 from shared.service import runtime_of
 
 router = APIRouter(tags=["directory"])
 Reader = Annotated[Principal, Depends(authenticate)]
 
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or refused bearer token (problem details)"},
-    403: {"description": "`region` outside the caller's region (problem details)"},
-    422: {"description": "A filter's value does not fit, or an unknown parameter (problem details)"},
-}
+_PROBLEMS = problem_responses(
+    {
+        401: "Missing or refused bearer token",
+        403: "`region` outside the caller's region",
+        422: "A filter's value does not fit, or an unknown parameter",
+    }
+)
 
 
 class Paged(BaseModel):
@@ -226,7 +228,7 @@ async def list_villages(
     "/villages/{code}",
     summary="One village: incomes by year, agreements and projects",
     response_model=VillageDetail,
-    responses={**_PROBLEMS, 404: {"description": "No such village registered (problem details)"}},
+    responses={**_PROBLEMS, **problem_responses({404: "No such village registered"})},
 )
 async def get_village(
     request: Request,

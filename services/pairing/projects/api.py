@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel
@@ -24,7 +24,7 @@ from services.pairing.projects.scheduler import OverdueCheck, check_overdue
 from shared.auth import Principal, Role, allow, ensure_covers
 from shared.events.catalogue.pairing import Asset, Funding, FundingSource, ProjectRegistered, Share
 from shared.eventstore.repository import rebuild
-from shared.http.problems import Problem
+from shared.http.problems import Problem, problem_responses
 from shared.ids import uuid7
 from shared.service import command_context, runtime_of
 
@@ -40,16 +40,14 @@ ProjectWorker = Annotated[
 ]
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {}}}
-
-
-_CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    403: _problem("Role not allowed, or the project's village lies outside the token's region"),
-    404: _problem("No such project (project_must_exist) or milestone (milestone_must_exist)"),
-    409: _problem("Refused by the project's state, or changed concurrently"),
-    422: _problem("Invalid body, or a rule of the project refused it (see `rule`)"),
-}
+_CHANGE_PROBLEMS = problem_responses(
+    {
+        403: "Role not allowed, or the project's village lies outside the token's region",
+        404: "No such project (project_must_exist) or milestone (milestone_must_exist)",
+        409: "Refused by the project's state, or changed concurrently",
+        422: "Invalid body, or a rule of the project refused it (see `rule`)",
+    }
+)
 
 
 class Tranche(BaseModel):
@@ -160,12 +158,14 @@ def for_its_enterprises(principal: Principal) -> Authorize:
     status_code=status.HTTP_201_CREATED,
     response_model=Registered,
     summary="Register a project for a village",
-    responses={
-        403: _problem("Role not allowed, or the village lies outside the token's region"),
-        404: _problem("Village, enterprise or active agreement not found"),
-        409: _problem("A project with this id is already registered"),
-        422: _problem("Invalid body, or funding/shareholding do not add up (see `rule`)"),
-    },
+    responses=problem_responses(
+        {
+            403: "Role not allowed, or the village lies outside the token's region",
+            404: "Village, enterprise or active agreement not found",
+            409: "A project with this id is already registered",
+            422: "Invalid body, or funding/shareholding do not add up (see `rule`)",
+        }
+    ),
 )
 async def register_project(cmd: RegisterProject, request: Request, principal: ProjectOfficer) -> Registered:
     """Register a project (项目入库, pairing.project_registered) under pairing agreements of the
@@ -240,10 +240,12 @@ async def complete_project(
     "/projects/{project_id}",
     response_model=ProjectView,
     summary="A project's current state",
-    responses={
-        403: _problem("The project's village lies outside the token's region"),
-        404: _problem("No such project"),
-    },
+    responses=problem_responses(
+        {
+            403: "The project's village lies outside the token's region",
+            404: "No such project",
+        }
+    ),
 )
 async def get_project(project_id: uuid.UUID, request: Request, principal: Reader) -> ProjectView:
     """The project rebuilt from its stream (strongly consistent): budget, funding, shareholding,
@@ -258,7 +260,7 @@ async def get_project(project_id: uuid.UUID, request: Request, principal: Reader
     "/projects/overdue-check",
     response_model=OverdueCheck,
     summary="Flag overdue milestones now",
-    responses={403: _problem("Role not allowed")},
+    responses=problem_responses({403: "Role not allowed"}),
 )
 async def run_overdue_check(request: Request, principal: Checker) -> OverdueCheck:
     """Run the milestone check now, in the caller's region, instead of waiting for the scheduler
