@@ -1,0 +1,191 @@
+"""One cell read as its column's kind: Chinese names, 是/否, dates, whole numbers and yuan.
+
+XLSX number cells arrive as float; they are read through their shortest decimal spelling
+(``repr``), which is what the officer typed, and never computed with as floats.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any
+
+from services.pairing.ledger_import.layout import (
+    EXAMPLE_MARK,
+    NO_LEADING_LEVEL,
+    PATHWAY_SUFFIX,
+    Column,
+    Kind,
+)
+from services.pairing.ledger_import.reader import Cell
+
+_SEPARATORS = re.compile(r"[、,;/]")  # after NFKC, which folds ， ； ／ to , ; /
+# Year first, as the ISO date or as a zh-CN spreadsheet exports a date cell to CSV (2026/1/5).
+_DATE = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})$|^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,500,000.00
+_EXACT_FLOAT = 1e15  # above this a number cell may have lost digits (Excel keeps 15)
+_MAX_DIGITS = 9  # people: a ledger line never commits a billion jobs or trainees
+_MAX_YUAN_DIGITS = 12  # below a trillion yuan, as the collective incomes (14 digits with 2 decimals)
+_YES, _NO = ("是", "true", "yes", "y"), ("否", "false", "no", "n")
+
+
+class CellProblem(Exception):
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(reason)
+        self.rule, self.reason = rule, reason
+
+
+def shown(cell: Cell) -> str:
+    """The cell as the officer sees it, for the report."""
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime) and cell.time() == time(0):
+        return cell.date().isoformat()
+    if isinstance(cell, date | datetime):
+        return cell.isoformat()
+    if isinstance(cell, float):
+        return repr(cell)
+    return str(cell).strip()
+
+
+def blank(cell: Cell) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def is_example(cell: Cell) -> bool:
+    return isinstance(cell, str) and cell.strip() == EXAMPLE_MARK
+
+
+def read_cell(column: Column, cell: Cell) -> Any:
+    """The cell's value for the command, or None when it is empty (the command's default)."""
+    if blank(cell) or column.kind is Kind.ignored:
+        return None
+    return _READERS[column.kind](column, cell)
+
+
+def _text(_: Column, cell: Cell) -> str:
+    if isinstance(cell, float) and cell.is_integer() and abs(cell) < _EXACT_FLOAT:
+        return str(int(cell))
+    return shown(cell)
+
+
+def _code(_: Column, cell: Cell) -> str:
+    if isinstance(cell, bool):
+        raise CellProblem("value_format", "a code, not TRUE/FALSE")
+    if isinstance(cell, int):
+        return str(cell)
+    if isinstance(cell, float):
+        if not cell.is_integer() or abs(cell) >= _EXACT_FLOAT:
+            raise CellProblem(
+                "value_format",
+                "stored as a number, which keeps only 15 digits: format the column as text and retype it",
+            )
+        return str(int(cell))
+    if isinstance(cell, date | datetime):
+        raise CellProblem("value_format", "a code, not a date")
+    return unicodedata.normalize("NFKC", str(cell)).strip()
+
+
+def _enum_value(column: Column, text: str) -> Enum:
+    assert column.names is not None
+    wanted = unicodedata.normalize("NFKC", text).strip()
+    for value, name in column.names.items():
+        if wanted in (name, value.value) or wanted.lower() == value.value:
+            return value
+        if column.kind is Kind.choices and wanted == name + PATHWAY_SUFFIX:
+            return value
+    raise CellProblem("value_format", f"'{wanted}' is not one of: {'、'.join(column.accepted())}")
+
+
+def _choice(column: Column, cell: Cell) -> Enum | None:
+    text = shown(cell)
+    if column.field == ("leading_level",) and text in NO_LEADING_LEVEL:
+        return None
+    return _enum_value(column, text)
+
+
+def _choices(column: Column, cell: Cell) -> list[Enum]:
+    parts = [p.strip() for p in _SEPARATORS.split(unicodedata.normalize("NFKC", shown(cell)))]
+    return [_enum_value(column, part) for part in parts if part]
+
+
+def _yes_no(_: Column, cell: Cell) -> bool:
+    if isinstance(cell, bool):
+        return cell
+    text = shown(cell).lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise CellProblem("value_format", "是 or 否")
+
+
+def _date(_: Column, cell: Cell) -> date:
+    if isinstance(cell, datetime):
+        if cell.time() != time(0):
+            raise CellProblem("value_format", "a date without a time of day")
+        return cell.date()
+    if isinstance(cell, date):
+        return cell
+    if isinstance(cell, int | float):
+        raise CellProblem(
+            "value_format", "a date as YYYY-MM-DD (the cell holds a number: format it as a date)"
+        )
+    match = _DATE.match(unicodedata.normalize("NFKC", str(cell)).strip())
+    if not match:
+        raise CellProblem("value_format", "a date as YYYY-MM-DD")
+    parts = [part for part in match.groups() if part and part.isdigit()]
+    try:
+        return date(*(int(part) for part in parts))
+    except ValueError as exc:
+        raise CellProblem("value_format", f"not a calendar date: {exc}") from None
+
+
+def _decimal(cell: Cell) -> Decimal:
+    if isinstance(cell, bool | date | datetime):
+        raise CellProblem("value_format", "a number")
+    text = repr(cell) if isinstance(cell, float) else unicodedata.normalize("NFKC", str(cell)).strip()
+    if _GROUPED.match(text):
+        text = text.replace(",", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise CellProblem("value_format", "a number") from None
+    if not value.is_finite():
+        raise CellProblem("value_format", "a number")
+    return value
+
+
+def _integer(_: Column, cell: Cell) -> int:
+    value = _decimal(cell)
+    if value != value.to_integral_value():
+        raise CellProblem("value_format", "a whole number")
+    if value.adjusted() >= _MAX_DIGITS:
+        raise CellProblem("value_format", "too large a number")
+    return int(value)
+
+
+def _money(_: Column, cell: Cell) -> Decimal:
+    value = _decimal(cell)
+    exponent = value.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent < -2:
+        raise CellProblem("value_format", "yuan with at most 2 decimals")
+    if value.adjusted() >= _MAX_YUAN_DIGITS:
+        raise CellProblem("value_format", "too large an amount of yuan")
+    return value.quantize(Decimal("0.01"))
+
+
+_READERS = {
+    Kind.text: _text,
+    Kind.code: _code,
+    Kind.choice: _choice,
+    Kind.choices: _choices,
+    Kind.yes_no: _yes_no,
+    Kind.date: _date,
+    Kind.integer: _integer,
+    Kind.money: _money,
+}
