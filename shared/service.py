@@ -25,6 +25,7 @@ from shared.events.subjects import stream_for
 from shared.eventstore.context import CommandContext
 from shared.eventstore.store import EventStore
 from shared.http import problems
+from shared.http.nul_guard import RefuseNul
 from shared.messaging.append_signal import AppendSignal, wake_subject
 from shared.messaging.projector import Projection, Projector
 from shared.messaging.relay import OutboxRelay
@@ -166,6 +167,7 @@ def create_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.settings = settings
     problems.install(app)
+    app.add_middleware(RefuseNul)
     for router in routers:
         app.include_router(router)
 

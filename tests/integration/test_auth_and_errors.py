@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import text
 
 from services.pairing.app import create as pairing_app
+from services.pairing.domain import enterprise_id_for
 from services.reporting.app import create as reporting_app
 from shared.auth import Role, issue_token
 from shared.service import Runtime
@@ -230,3 +231,28 @@ async def test_bad_credit_code_is_a_422_naming_the_field(settings: Settings) -> 
         assert again["rule"] == "enterprise_registered_once"
         assert again["errors"][0]["field"] == "credit_code"
         assert await event_count(pairing.state.runtime) == 1
+
+
+async def test_nul_characters_are_refused_before_any_handler(settings: Settings) -> None:
+    """PostgreSQL text holds no U+0000: found by the property-based API test as a 500."""
+    officer = token(settings, Role.federation_officer, "150602")
+    app = pairing_app(settings)
+    async with running(app) as client:
+        listed = await client.get("/enterprises", params={"q": "a\x00b"}, headers=officer)
+        assert listed.status_code == 422, listed.text
+        assert listed.headers["content-type"] == "application/problem+json"
+        assert listed.json()["rule"] == "no_nul_characters"
+        assert listed.json()["errors"][0]["field"] == "query"
+
+        body = enterprise_body(1, name="企业\x00一")
+        refused = await client.post("/enterprises", json=body, headers=officer)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body"
+        assert (
+            await app.state.runtime.store.load(f"enterprise-{enterprise_id_for(body['credit_code'])}") == []
+        )
+
+        # A backslash followed by "u0000" is ordinary text.
+        literal = await client.post(
+            "/enterprises", json=enterprise_body(1, name="企业\\u0000"), headers=officer
+        )
+        assert literal.status_code == 201, literal.text

@@ -108,6 +108,7 @@ def test_accepted_forms(header: str, cell: Any, expected: Any) -> None:
         ("投资额（元）", "NaN", "a number"),
         ("投资额（元）", "1e15", "too large"),
         ("消费帮扶（元）", datetime(2026, 1, 1), "a number"),
+        ("企业名称", "某某\x00公司", "NUL character"),
     ],
 )
 def test_bad_values_are_refused_with_a_reason(header: str, cell: Any, reason: str) -> None:

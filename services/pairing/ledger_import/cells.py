@@ -63,6 +63,9 @@ def read_cell(column: Column, cell: Cell) -> Any:
     """The cell's value for the command, or None when it is empty (the command's default)."""
     if blank(cell) or column.kind is Kind.ignored:
         return None
+    if isinstance(cell, str) and "\x00" in cell:
+        # PostgreSQL text holds no U+0000: it would fail every projection of the event.
+        raise CellProblem("value_format", "text without the NUL character (U+0000)")
     return _READERS[column.kind](column, cell)
 
 
