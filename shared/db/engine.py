@@ -14,7 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from shared.settings import async_url
 
 # A transaction left idle holds back the relay's snapshot horizon for the whole cluster.
-_SERVER_SETTINGS = {"idle_in_transaction_session_timeout": "60000"}
+# Custom plans always: asyncpg prepares every statement, and PostgreSQL's generic plan for it,
+# chosen after five runs while a service's tables are still nearly empty, is a sequential scan
+# kept for the life of the connection; as `events` grew, each command's load scanned the whole
+# table (one benchmark run in three, PostgreSQL's CPU tripled: bench/README.md). Planning these
+# short statements costs far less than one such scan.
+SERVER_SETTINGS = {"idle_in_transaction_session_timeout": "60000", "plan_cache_mode": "force_custom_plan"}
 
 
 def create_engine(url: str, *, application: str, pool_size: int = 10) -> AsyncEngine:
@@ -28,7 +33,7 @@ def create_engine(url: str, *, application: str, pool_size: int = 10) -> AsyncEn
         async_url(url),
         pool_size=2 * pool_size,
         max_overflow=0,
-        connect_args={"server_settings": {**_SERVER_SETTINGS, "application_name": application}},
+        connect_args={"server_settings": {**SERVER_SETTINGS, "application_name": application}},
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed)
     return engine
@@ -40,7 +45,7 @@ async def create_pool(url: str, *, application: str, size: int = 10) -> asyncpg.
         asyncpg_dsn(url),
         min_size=1,
         max_size=size,
-        server_settings={**_SERVER_SETTINGS, "application_name": application},
+        server_settings={**SERVER_SETTINGS, "application_name": application},
         reset=_session_state_untouched,
     )
     assert pool is not None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from nats.js import JetStreamContext
 
-from shared.db.engine import asyncpg_dsn
+from shared.db.engine import SERVER_SETTINGS, asyncpg_dsn
 from shared.events.subjects import subject_for
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,12 @@ _FETCH = """
     ORDER BY transaction_id, global_position
     LIMIT $3
 """
+# In commit-order index order with LIMIT 1: a bare EXISTS may be planned as a sequential scan,
+# which reaches the newest rows (the held-back ones) last; polled every 5 ms while another
+# transaction in the cluster is open, that scan was most of PostgreSQL's CPU (bench/README.md).
 _HELD_BACK = (
-    "SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2))"
+    "SELECT 1 FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2) "
+    "ORDER BY transaction_id, global_position LIMIT 1"
 )
 _INIT = (
     "INSERT INTO relay_cursor (relay, last_tx, last_position) VALUES ($1, '0', 0) "
@@ -141,7 +145,9 @@ class OutboxRelay:
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
+            self._conn = await asyncpg.connect(
+                asyncpg_dsn(self.database_url), server_settings=SERVER_SETTINGS
+            )
         return self._conn
 
     async def aclose(self) -> None:
@@ -158,7 +164,7 @@ class OutboxRelay:
 
     async def _held_back(self) -> bool:
         tx, pos = self.cursor
-        return bool(await (await self._connection()).fetchval(_HELD_BACK, str(tx), pos))
+        return await (await self._connection()).fetchval(_HELD_BACK, str(tx), pos) is not None
 
     async def relay_once(self) -> int:
         """Publish the next batch of committed rows; return how many were relayed."""
