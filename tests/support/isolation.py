@@ -33,18 +33,8 @@ def isolated_settings(database_url: str, nats_url: str, **overrides: object) -> 
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child process read the same settings."""
-    fields = (
-        "database_url",
-        "database_prefix",
-        "nats_url",
-        "subject_root",
-        "stream_prefix",
-        "auth_secret",
-        "consumer_batch_size",
-        "max_apply_attempts",
-    )
-    return {f"XINGCUN_{f.upper()}": str(getattr(settings, f)) for f in fields}
+    """The environment that makes a child process read the same settings (every one of them)."""
+    return {f"XINGCUN_{name.upper()}": str(value) for name, value in settings.model_dump().items()}
 
 
 async def cleanup(settings: Settings) -> None:
