@@ -21,7 +21,7 @@ from shared.auth import Principal
 from shared.clock import Clock, SystemClock
 from shared.db import migrate
 from shared.db.engine import create_engine, create_pool, ensure_database
-from shared.events.subjects import stream_for
+from shared.events.subjects import region_filter, stream_for
 from shared.eventstore.context import CommandContext
 from shared.eventstore.store import EventStore
 from shared.http import problems
@@ -38,10 +38,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Consumes:
-    """A projection this service feeds from another service's stream."""
+    """A projection a service feeds from a service's stream.
+
+    ``event_types``, when given, are the only events delivered to it. Only for types whose streams
+    hold nothing else (e.g. a project's): a checkpoint counts every version of a stream, so a
+    stream that came through in part would wait for its missing versions forever.
+    """
 
     source: ServiceName
     build: Callable[[], Projection]
+    event_types: tuple[str, ...] = ()
 
 
 @dataclass
@@ -58,11 +64,6 @@ class Runtime:
     relay: OutboxRelay
     consumers: list[ProjectorConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    consumer_tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    @property
-    def projectors(self) -> list[Projector]:
-        return [consumer.projector for consumer in self.consumers]
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -100,6 +101,9 @@ async def start_runtime(
                 js,
                 projector,
                 spec,
+                subjects=[
+                    region_filter(settings.subject_root, "", *t.split(".", 1)) for t in consumed.event_types
+                ],
                 batch_size=settings.consumer_batch_size,
                 idle_wait_s=settings.consumer_idle_wait_s,
                 ack_wait_s=settings.consumer_ack_wait_s,
@@ -118,14 +122,13 @@ async def start_runtime(
     store = EventStore(pool, after_append=signal.appended)
     runtime = Runtime(service, settings, clock, engine, store, nc, js, relay, consumers)
     runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-relay"))
-    runtime.consumer_tasks.extend(
-        asyncio.create_task(consumer.run(), name=f"{service}-{consumer.name}") for consumer in consumers
-    )
+    for consumer in consumers:
+        consumer.start()
     return runtime
 
 
 async def stop_runtime(runtime: Runtime) -> None:
-    await asyncio.gather(*(c.stop(t) for c, t in zip(runtime.consumers, runtime.consumer_tasks, strict=True)))
+    await asyncio.gather(*(consumer.stop() for consumer in runtime.consumers))
     for task in runtime.tasks:
         task.cancel()
     for task in runtime.tasks:

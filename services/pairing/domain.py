@@ -121,7 +121,6 @@ class Village(Aggregate):
         super().__init__()
         self.registered: VillageRegistered | None = None
         self.agreements: dict[uuid.UUID, Agreement] = {}
-        self.active: dict[uuid.UUID, uuid.UUID] = {}  # agreement id -> enterprise id
         self.incomes: dict[int, Decimal] = {}  # year -> collective economy income, yuan
 
     def when(self, event: EventData) -> None:
@@ -131,7 +130,6 @@ class Village(Aggregate):
             self.incomes[event.year] = event.income_yuan
         elif isinstance(event, AgreementSigned):
             self.agreements[event.agreement_id] = Agreement(signed=event)
-            self.active[event.agreement_id] = event.enterprise_id
             if event.relays_agreement_id is not None:
                 relayed = self.agreements[event.relays_agreement_id]
                 relayed.status, relayed.successor_id = AgreementStatus.relayed, event.agreement_id
@@ -139,7 +137,15 @@ class Village(Aggregate):
             agreement = self.agreements[event.agreement_id]
             agreement.status = AgreementStatus.needs_relay
             agreement.terminated_on = event.terminated_on
-            del self.active[event.agreement_id]
+
+    @property
+    def active(self) -> dict[uuid.UUID, uuid.UUID]:
+        """Agreement id → enterprise id of the agreements in force."""
+        return {
+            agreement_id: agreement.signed.enterprise_id
+            for agreement_id, agreement in self.agreements.items()
+            if agreement.status is AgreementStatus.active
+        }
 
     def register(
         self,
@@ -192,13 +198,14 @@ class Village(Aggregate):
         relays_agreement_id: uuid.UUID | None = None,
     ) -> list[EventData]:
         village = self._must_exist()
-        if enterprise_id in self.active.values():
+        partners = set(self.active.values())
+        if enterprise_id in partners:
             raise StateConflict(
                 "one_active_agreement_per_pair",
                 "this enterprise already has an active agreement with this village",
                 field="enterprise_id",
             )
-        if len(set(self.active.values())) >= max_active_enterprises:
+        if len(partners) >= max_active_enterprises:
             raise StateConflict(
                 "at_most_n_active_enterprises_per_village",
                 f"the village already has {max_active_enterprises} active enterprises "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -35,7 +36,7 @@ class ProjectorConsumer:
         projector: Projector,
         spec: StreamSpec,
         *,
-        subject: str | None = None,
+        subjects: Sequence[str] = (),
         batch_size: int = 200,
         ack_wait_s: float = 30.0,
         idle_wait_s: float = 2.0,
@@ -43,12 +44,14 @@ class ProjectorConsumer:
         self.js = js
         self.projector = projector
         self.spec = spec
-        self.subject = subject or spec.subjects[0]
+        # Every stream a filter lets through must come through whole: checkpoints count versions.
+        self.subjects = list(subjects) or spec.subjects[:1]
         self.batch_size = batch_size
         self.ack_wait_s = ack_wait_s
         self.idle_wait_s = idle_wait_s
         self._stopping = asyncio.Event()
         self._delivering = False
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -57,13 +60,17 @@ class ProjectorConsumer:
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
             durable_name=self.name,
-            filter_subject=self.subject,
+            filter_subject=self.subjects[0] if len(self.subjects) == 1 else None,
+            filter_subjects=self.subjects if len(self.subjects) > 1 else None,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.ack_wait_s,
             max_deliver=-1,
             max_ack_pending=self.batch_size * 4,
         )
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.name}")
 
     async def run(self) -> None:
         """Consume until :meth:`stop`; a failure of NATS or of a batch is logged and retried."""
@@ -88,9 +95,12 @@ class ProjectorConsumer:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
 
-    async def stop(self, task: asyncio.Task[None], grace_s: float = 10.0) -> None:
-        """Let the batch in hand commit and be acknowledged, then end ``task``."""
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Let the batch in hand commit and be acknowledged, then end the task :meth:`start` began."""
+        task, self._task = self._task, None
         self._stopping.set()
+        if task is None:
+            return
         if self._delivering:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(task), timeout=grace_s)

@@ -33,6 +33,20 @@ def project_stream(project_id: uuid.UUID) -> str:
     return f"project-{project_id}"
 
 
+# Everything a project's stream can hold, and nothing else: a consumer filtered to these gets
+# whole project streams.
+PROJECT_EVENT_TYPES = tuple(
+    e.event_type
+    for e in (
+        ProjectRegistered,
+        ProjectInvestmentRecorded,
+        ProjectMilestoneReached,
+        ProjectMilestoneOverdue,
+        ProjectCompleted,
+    )
+)
+
+
 class MilestoneStatus(StrEnum):
     planned = "planned"
     reached = "reached"

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from services.pairing.projects.commands import ProjectCommands
+from services.pairing.projects.domain import PROJECT_EVENT_TYPES
 from services.pairing.projects.projections import MilestoneSchedule
 from shared.auth import Role
 from shared.events.catalogue.pairing import ProjectMilestoneOverdue
@@ -82,5 +83,8 @@ async def milestone_scheduler(runtime: Runtime) -> None:
         await asyncio.sleep(runtime.settings.milestone_check_interval_s)
 
 
-PROJECTIONS: dict[str, Consumes] = {"milestone-schedule": Consumes("pairing", MilestoneSchedule)}
+# Only project streams: nothing else in the pairing stream concerns the schedule.
+PROJECTIONS: dict[str, Consumes] = {
+    "milestone-schedule": Consumes("pairing", MilestoneSchedule, event_types=PROJECT_EVENT_TYPES)
+}
 WORKERS: list[Worker] = [milestone_scheduler]
