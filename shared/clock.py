@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
+
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def china_date(moment: datetime) -> date:
+    """The calendar date in China at ``moment`` (an aware datetime): what "today" means to an officer."""
+    return moment.astimezone(CHINA).date()
 
 
 class Clock(Protocol):

@@ -23,3 +23,7 @@ class StateConflict(DomainError):
 
 class NotFound(DomainError):
     """The command names something that does not exist (404)."""
+
+
+class NotPermitted(DomainError):
+    """The caller's role may not take this step (403)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,20 @@ class Settings(BaseSettings):
     counties: str = "150602"
     # How often the pairing service looks for milestones whose due date has passed.
     milestone_check_interval_s: float = 60.0
+
+    # Monitoring (防返贫动态监测). The key personal fields are sealed under (household keys are
+    # wrapped with a key derived from it); `xingcun up` keeps one in the data folder.
+    personal_data_key: str = Field(default="", repr=False)
+    # 监测范围: yuan per person per year by province and year, as JSON; a year without its own
+    # line uses the latest earlier one.
+    monitoring_lines: dict[str, dict[int, Decimal]] = Field(
+        default_factory=lambda: {"15": {2024: Decimal(7300), 2025: Decimal(7600), 2026: Decimal(7900)}}
+    )
+    # The risk rules and their thresholds, as JSON (services/monitoring/risk.py RiskRules).
+    risk_rules: dict[str, Any] = Field(default_factory=dict)
+    notice_days: int = Field(default=5, ge=1, description="Days a public notice (公示) lasts")
+    contact_within_days: int = Field(default=15, ge=1, description="A contact is assigned within")
+    elimination_months: int = Field(default=6, ge=3, description="Months above the line before elimination")
 
     # Consumers: apply attempts before an event is moved to the dead letters.
     max_apply_attempts: int = 5

@@ -9,6 +9,7 @@ when another writer took one of its versions first.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -44,7 +45,7 @@ class ConcurrencyConflict(Exception):
 async def append_envelopes(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
     """Insert ``envelopes`` in one statement, inside whatever transaction ``conn`` is in.
 
-    The insert must be its transaction's first write: its transaction id orders the relay.
+    Keep the transaction short: while it runs, the relay holds back every later commit.
     """
     columns: tuple[list[object], ...] = ([], [], [], [], [], [], [], [])
     for e in envelopes:
@@ -123,13 +124,18 @@ class EventStore:
         self.after_append = after_append
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[EventStoreSession]:
-        """Appends made in the block are written when it ends without an exception."""
+    async def session(self, *, transaction: bool = False) -> AsyncIterator[EventStoreSession]:
+        """Appends made in the block are written when it ends without an exception.
+
+        With ``transaction``, the block's own writes on ``session.conn`` (e.g. an index the
+        command keeps unique) commit or roll back together with the appends.
+        """
         async with self.pool.acquire() as conn:
             session = EventStoreSession(conn)
-            yield session
-            appended = bool(session.pending)
-            await session.flush()
+            async with conn.transaction() if transaction else contextlib.nullcontext():
+                yield session
+                appended = bool(session.pending)
+                await session.flush()
         if appended and self.after_append is not None:
             await self.after_append()
 

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from shared.domain import DomainError, InvalidInput, NotFound, StateConflict
+from shared.domain import DomainError, InvalidInput, NotFound, NotPermitted, StateConflict
 from shared.eventstore.store import ConcurrencyConflict
 
 _MEDIA_TYPE = "application/problem+json"
@@ -76,7 +76,7 @@ def _respond(request: Request, problem: Problem) -> JSONResponse:
     return JSONResponse(problem.body(request.url.path), status_code=problem.status, media_type=_MEDIA_TYPE)
 
 
-_DOMAIN_STATUS = {InvalidInput: 422, StateConflict: 409, NotFound: 404}
+_DOMAIN_STATUS = {InvalidInput: 422, StateConflict: 409, NotFound: 404, NotPermitted: 403}
 
 
 def from_domain(error: DomainError) -> Problem:

@@ -12,11 +12,22 @@ RUNTIME_ENV = "runtime.env"
 
 def auth_secret(data_dir: Path = DATA_DIR) -> str:
     """The deployment's token secret: from the environment, else kept in the data folder."""
-    if os.environ.get("XINGCUN_AUTH_SECRET"):
-        return os.environ["XINGCUN_AUTH_SECRET"]
-    path = data_dir / "auth-secret"
+    return _kept_secret("XINGCUN_AUTH_SECRET", data_dir / "auth-secret")
+
+
+def personal_data_key(data_dir: Path = DATA_DIR) -> str:
+    """The key households' personal data is sealed under: from the environment, else kept here.
+
+    Losing it makes every household's personal fields unreadable: back it up with the database.
+    """
+    return _kept_secret("XINGCUN_PERSONAL_DATA_KEY", data_dir / "personal-data-key")
+
+
+def _kept_secret(variable: str, path: Path) -> str:
+    if os.environ.get(variable):
+        return os.environ[variable]
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()

@@ -12,7 +12,13 @@ from pathlib import Path
 import httpx
 
 from shared.runtime.embedded import NatsServer, Postgres, free_port, port_open
-from shared.runtime.state import DATA_DIR, RUNTIME_ENV, auth_secret, write_runtime_env
+from shared.runtime.state import (
+    DATA_DIR,
+    RUNTIME_ENV,
+    auth_secret,
+    personal_data_key,
+    write_runtime_env,
+)
 from shared.settings import SERVICES
 
 DEFAULT_NATS_PORT = 14222  # never 4222: a machine's own NATS may hold it
@@ -71,6 +77,7 @@ def up(data_dir: Path = DATA_DIR, port_base: int | None = None) -> int:
             "XINGCUN_DATABASE_URL": database_url,
             "XINGCUN_NATS_URL": nats_url,
             "XINGCUN_AUTH_SECRET": auth_secret(data_dir),
+            "XINGCUN_PERSONAL_DATA_KEY": personal_data_key(data_dir),
         }
         urls = {}
         for offset, service in enumerate(SERVICES):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 
 import asyncpg
@@ -15,6 +16,7 @@ from shared.settings import Settings
 RUN_ID = f"t{os.getpid()}"
 _counter = itertools.count(1)
 TEST_SECRET = "test-secret-" + "0" * 32
+TEST_PERSONAL_DATA_KEY = "test-personal-data-key-" + "1" * 32
 
 
 def isolated_settings(database_url: str, nats_url: str, **overrides: object) -> Settings:
@@ -27,6 +29,7 @@ def isolated_settings(database_url: str, nats_url: str, **overrides: object) -> 
         "subject_root": tag,
         "stream_prefix": f"{tag.upper()}_",
         "auth_secret": TEST_SECRET,
+        "personal_data_key": TEST_PERSONAL_DATA_KEY,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -34,7 +37,10 @@ def isolated_settings(database_url: str, nats_url: str, **overrides: object) -> 
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process read the same settings (every one of them)."""
-    return {f"XINGCUN_{name.upper()}": str(value) for name, value in settings.model_dump().items()}
+    return {
+        f"XINGCUN_{name.upper()}": json.dumps(value, default=str) if isinstance(value, dict) else str(value)
+        for name, value in settings.model_dump().items()
+    }
 
 
 async def cleanup(settings: Settings) -> None:

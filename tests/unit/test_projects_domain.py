@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from services.pairing.domain import Village
 from services.pairing.projects.commands import RecordInvestment, RegisterProject
 from services.pairing.projects.domain import MilestoneStatus, Project, project_stream
-from services.pairing.projects.scheduler import china_date
+from shared.clock import china_date
 from shared.domain import DomainError, InvalidInput, NotFound, StateConflict
 from shared.events.catalogue.pairing import (
     AgreementSigned,

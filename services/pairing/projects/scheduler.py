@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -24,6 +24,7 @@ from services.pairing.projects.commands import ProjectCommands
 from services.pairing.projects.domain import PROJECT_EVENT_TYPES
 from services.pairing.projects.projections import MilestoneSchedule
 from shared.auth import Role
+from shared.clock import china_date
 from shared.events.catalogue.pairing import ProjectMilestoneOverdue
 from shared.events.envelope import Actor
 from shared.eventstore.context import CommandContext
@@ -32,7 +33,6 @@ from shared.service import Consumes, Runtime, Worker
 
 log = logging.getLogger(__name__)
 
-CHINA = timezone(timedelta(hours=8), "CST")
 SCHEDULER = Actor(id="milestone-scheduler", role=Role.platform.value, region_code="")
 
 _DUE = text(
@@ -44,11 +44,6 @@ _DUE = text(
 class OverdueCheck(BaseModel):
     checked_on: date
     flagged: list[ProjectMilestoneOverdue]
-
-
-def china_date(moment: datetime) -> date:
-    """The calendar date in China at ``moment`` (an aware datetime)."""
-    return moment.astimezone(CHINA).date()
 
 
 async def check_overdue(

@@ -1,0 +1,1 @@
+"""Exchange with the provincial monitoring platform: survey import and monitored-household export."""
