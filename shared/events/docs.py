@@ -20,6 +20,12 @@ Every event travels in the envelope below; its own fields are in `data`. Subject
 Money is a decimal string in yuan (`"1500000.00"`), dates are ISO `YYYY-MM-DD`, times are UTC.
 A change within a `schema_version` only adds optional fields; a breaking change is a new version
 and the old one stays readable (upcast on read).
+
+Personal data never travels in clear. In monitoring events, names, citizen ID numbers and phone
+numbers are `sealed`: ciphertext under a key of the household's own that only the monitoring
+service holds. A consumer identifies a household by `household_id`; after
+`monitoring.personal_data_erased` the key is destroyed and the sealed fields are unreadable
+everywhere, while every other field (and every statistic built on them) stays.
 """
 
 

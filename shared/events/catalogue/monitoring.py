@@ -163,7 +163,7 @@ class Member(_Part):
     disability_grade: int | None = Field(default=None, ge=1, le=4, description="1 (most severe) to 4")
     chronic_illness: bool = False
     schooling: Schooling
-    sealed: Sealed
+    sealed: Sealed = Field(description="The member's name and citizen ID number, sealed (see above)")
 
 
 class RigidExpenses(_Part):
@@ -222,7 +222,7 @@ class HouseholdRegistered(EventData):
     village_code: str = Field(description="12-digit division code of its village")
     status: HouseholdStatus
     members: list[Member] = Field(min_length=1)
-    sealed: Sealed
+    sealed: Sealed = Field(description="The household's phone number, sealed")
     batch_id: str | None = Field(default=None, description="The provincial import batch that created it")
 
 
@@ -233,7 +233,7 @@ class HouseholdMembersUpdated(EventData):
     household_id: uuid.UUID
     members: list[Member] = Field(min_length=1)
     status: HouseholdStatus
-    sealed: Sealed
+    sealed: Sealed = Field(description="The household's phone number, sealed")
 
 
 @event("monitoring.household_surveyed")
