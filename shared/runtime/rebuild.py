@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.monitoring.projections import PROJECTIONS as MONITORING
 from services.pairing.app import PROJECTIONS as PAIRING
 from services.reporting.app import PROJECTIONS as REPORTING
 from shared.db.engine import create_engine
@@ -15,6 +16,7 @@ from shared.settings import ServiceName, Settings
 # Every rebuildable read model, by the name `xingcun rebuild` takes, with the service that owns it.
 PROJECTIONS: dict[str, tuple[ServiceName, Consumes]] = {
     **{name: ("pairing", consumed) for name, consumed in PAIRING.items()},
+    **{name: ("monitoring", consumed) for name, consumed in MONITORING.items()},
     **{name: ("reporting", consumed) for name, consumed in REPORTING.items()},
 }
 
