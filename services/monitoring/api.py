@@ -31,7 +31,7 @@ from services.monitoring.commands import (
     Verify,
 )
 from services.monitoring.config import monitoring_config
-from services.monitoring.domain import Household
+from services.monitoring.domain import STEP_ROLE, Household
 from shared.auth import Principal, Role, allow, authenticate, ensure_covers
 from shared.clock import china_date
 from shared.domain import InvalidInput
@@ -109,6 +109,10 @@ async def _step(
 ) -> StepTaken:
     ctx = command_context(request, principal)
     household, events = await commands(request).act(ctx, principal, household_id, lambda h: decide(h, ctx))
+    return _taken(household_id, household, events)
+
+
+def _taken(household_id: uuid.UUID, household: Household, events: list[EventData]) -> StepTaken:
     return StepTaken(
         household_id=str(household_id),
         stage=household.stage.value if household.stage else None,
@@ -148,10 +152,8 @@ async def update_members(
 ) -> StepTaken:
     """The members as they are now (monitoring.household_members_updated)."""
     ctx = command_context(request, principal)
-    await commands(request).update_members(ctx, principal, household_id, cmd)
-    return StepTaken(
-        household_id=str(household_id), stage=None, events=["monitoring.household_members_updated"]
-    )
+    household, events = await commands(request).update_members(ctx, principal, household_id, cmd)
+    return _taken(household_id, household, events)
 
 
 @router.post(
@@ -325,7 +327,8 @@ async def approve(household_id: uuid.UUID, cmd: Approve, request: Request, princ
             return h.approve_elimination(
                 by_role=principal.role, eliminated_on=cmd.approved_on, today=_today(ctx)
             )
-        if cmd.category is None and h.stage is Stage.reviewed:
+        # the role is refused before the body (a wrong role learns nothing of what it lacks)
+        if cmd.category is None and h.stage is Stage.reviewed and principal.role is STEP_ROLE[h.stage]:
             raise InvalidInput("enrolment_category", "approving enrolment names the category", "category")
         return h.approve_enrolment(
             by_role=principal.role,
@@ -499,9 +502,6 @@ async def record_followup(
 async def erase(household_id: uuid.UUID, cmd: Erase, request: Request, principal: Eraser) -> StepTaken:
     """Destroy the household's key (monitoring.personal_data_erased): names, ID numbers and the
     phone become unreadable in every event, replay and export; every statistic stays the same."""
-    changed = await commands(request).erase(command_context(request, principal), principal, household_id, cmd)
-    return StepTaken(
-        household_id=str(household_id),
-        stage=None,
-        events=["monitoring.personal_data_erased"] if changed else [],
-    )
+    ctx = command_context(request, principal)
+    household, events = await commands(request).erase(ctx, principal, household_id, cmd)
+    return _taken(household_id, household, events)

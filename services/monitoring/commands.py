@@ -252,7 +252,7 @@ class MonitoringCommands:
 
     async def update_members(
         self, ctx: CommandContext, principal: Principal, household_id: uuid.UUID, cmd: UpdateMembers
-    ) -> None:
+    ) -> tuple[Household, list[EventData]]:
         digests = {no: self.masters.id_digest(m.id_number) for no, m in enumerate(cmd.members, start=1)}
         async with self._indexing() as s:
             household = await self._load(s, principal, household_id)
@@ -267,6 +267,7 @@ class MonitoringCommands:
             )
             save(s, ctx, household_stream(household_id), household, household.village_code, events)
             await keys.index_members(s.conn, household_id, digests)
+        return household, events
 
     async def act(
         self, ctx: CommandContext, principal: Principal, household_id: uuid.UUID, decide: Decide
@@ -297,6 +298,7 @@ class MonitoringCommands:
                 annual=cmd.annual,
                 lines=self.lines,
                 rules=self.rules,
+                today=china_date(ctx.now),
             ),
         )
         return events
@@ -312,14 +314,14 @@ class MonitoringCommands:
 
     async def erase(
         self, ctx: CommandContext, principal: Principal, household_id: uuid.UUID, cmd: Erase
-    ) -> bool:
-        """Destroy the household's key (and its ID index rows) with the event; False if already erased."""
+    ) -> tuple[Household, list[EventData]]:
+        """Destroy the household's key (and its ID index rows) with the event (none if already erased)."""
         async with self._indexing() as s:
             household = await self._load(s, principal, household_id)
             events = household.erase(erased_on=china_date(ctx.now), reason=cmd.reason)
             save(s, ctx, household_stream(household_id), household, household.village_code, events)
             await keys.shred(s.conn, household_id)
-        return bool(events)
+        return household, events
 
     # -- helpers ---------------------------------------------------------------------------------
 

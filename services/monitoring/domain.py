@@ -122,6 +122,7 @@ class Household(Aggregate):
     confirmed_risks: list[RiskType] = field(default_factory=list)
     category: MonitoredCategory | None = None
     enrolled_on: date | None = None
+    eliminated_on: date | None = None
     contact_name: str | None = None
     planned_measures: set[AssistanceMeasure] = field(default_factory=set)
     plan_ids: set[uuid.UUID] = field(default_factory=set)
@@ -194,6 +195,7 @@ class Household(Aggregate):
         batch_id: str | None = None,
         lines: risk.MonitoringLines,
         rules: risk.RiskRules,
+        today: date | None = None,
     ) -> list[EventData]:
         """Record a survey; when rules find risk and no procedure is open, flag the household too.
 
@@ -201,6 +203,9 @@ class Household(Aggregate):
         survey again. A different survey of a recorded period is a correction, a new event.
         """
         self._require_registered()
+        if today is not None:
+            # its date becomes the flag's, which no later step could then follow
+            _not_after(surveyed_on, today, "surveyed_on")
         if (quarterly is None) == (annual is None):
             raise InvalidInput("survey_kind", "a survey is either quarterly or annual", "period")
         if batch_id is not None and (batch_id, period) in self.imported:
@@ -506,6 +511,7 @@ class Household(Aggregate):
         if self.stage is not Stage.monitored:
             raise StateConflict("step_order", "only a monitored household's risk can be proposed eliminated")
         _not_after(proposed_on, today, "proposed_on")
+        self._not_before_last_step(proposed_on)
         assert self.enrolled_on is not None
         years = {risk.quarter_year(p) for p in self.quarterly}
         line_for_year = {y: lines.line(self.village_code[:2], y) for y in years}
@@ -533,6 +539,10 @@ class Household(Aggregate):
         if self.stage is not Stage.eliminated:
             raise StateConflict("step_order", "follow-ups are of households whose risk was eliminated")
         _not_after(visited_on, today, "visited_on")
+        if self.eliminated_on is not None and visited_on < self.eliminated_on:
+            raise InvalidInput(
+                "dates_in_order", f"the risk was eliminated on {self.eliminated_on}: a follow-up comes after"
+            )
         return [FollowupRecorded(household_id=self._id, visited_on=visited_on, stable=stable, note=note)]
 
     def erase(self, *, erased_on: date, reason: str) -> list[EventData]:
@@ -570,11 +580,14 @@ class Household(Aggregate):
                 f"the next step ({_STEP_NAME.get(self.stage, self.stage.value)}) is the {role.value}'s",
             )
         _not_after(on, today, "date")
+        self._not_before_last_step(on)
+        return Procedure.elimination if self.stage in ELIMINATION_STAGES else Procedure.enrolment
+
+    def _not_before_last_step(self, on: date) -> None:
         if self.last_step_on is not None and on < self.last_step_on:
             raise InvalidInput(
                 "dates_in_order", f"the previous step was on {self.last_step_on}: a step cannot precede it"
             )
-        return Procedure.elimination if self.stage in ELIMINATION_STAGES else Procedure.enrolment
 
     def _help_step(self, by_role: Role, roles: tuple[Role, ...], on: date, today: date) -> None:
         self._require_registered()
@@ -586,6 +599,10 @@ class Household(Aggregate):
                 "help is recorded for monitored households, or flagged ones on the urgent path",
             )
         _not_after(on, today, "date")
+        # help starts with the enrolment, or with the flag on the urgent path (help first)
+        start = self.flag.flagged_on if self.flag is not None and self.flag.urgent else self.enrolled_on
+        if start is not None and on < start:
+            raise InvalidInput("dates_in_order", f"help is recorded from {start} on", "date")
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -614,6 +631,8 @@ class Household(Aggregate):
                 self.last_step_on = event.flagged_on
                 self.confirmed_risks = []
                 self.notice_until = None
+                # A new procedure plans its own help: deliveries match this procedure's plans.
+                self.planned_measures = set()
             case HouseholdVerified():
                 self.stage = _next(self.stage)
                 self.last_step_on = event.verified_on
@@ -650,9 +669,11 @@ class Household(Aggregate):
             case RiskEliminationRejected():
                 self.stage = Stage.monitored
                 self.notice_until = None
+                self.last_step_on = event.rejected_on
             case RiskEliminated():
                 self.stage = Stage.eliminated
                 self.times_eliminated += 1
+                self.eliminated_on = event.eliminated_on
                 self.flag = None
                 self.category = None
                 self.last_step_on = None

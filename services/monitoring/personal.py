@@ -21,6 +21,7 @@ import json
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -38,10 +39,16 @@ class Unreadable(Exception):
 
 def citizen_id_problem(value: str) -> str | None:
     """Why ``value`` is not a valid 18-character citizen ID number (GB 11643), or None."""
-    if len(value) != 18 or not value[:17].isdigit() or value[17] not in "0123456789X":
+    # ASCII digits only: str.isdigit() also takes full-width ones, whose digest differs
+    if (
+        len(value) != 18
+        or not (value[:17].isascii() and value[:17].isdigit())
+        or value[17] not in "0123456789X"
+    ):
         return "a citizen ID number has 17 digits and a check character (0-9 or X)"
-    month, day = int(value[10:12]), int(value[12:14])
-    if not (1 <= month <= 12 and 1 <= day <= 31):
+    try:
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:  # 31 April, 29 February of a common year, month 13, year 0
         return "the birth date in the ID number is not a date"
     expected = _CHECK[sum(int(d) * w for d, w in zip(value[:17], _WEIGHTS, strict=True)) % 11]
     if value[17] != expected:

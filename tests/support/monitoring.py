@@ -7,7 +7,7 @@ from typing import Any
 from services.monitoring.personal import check_character
 from tests.support.pairing import COUNTY, village_code
 
-__all__ = ["COUNTY", "citizen_id", "household_body", "quarterly_survey", "annual_survey", "village_code"]
+__all__ = ["COUNTY", "annual_survey", "citizen_id", "household_body", "quarterly_survey", "village_code"]
 
 
 def citizen_id(n: int, county: str = COUNTY, born: str = "19700101") -> str:
