@@ -101,11 +101,15 @@ def new_household_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
+# One encoder for every seal: json.dumps with options builds a new one per call (an import seals
+# twice a row).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def seal(key: bytes, household_id: uuid.UUID, fields: dict[str, Any]) -> str:
     nonce = os.urandom(_NONCE)
-    plain = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
-    sealed = nonce + AESGCM(key).encrypt(nonce, plain, household_id.bytes)
-    return f"{_VERSION}.{base64.urlsafe_b64encode(sealed).decode().rstrip('=')}"
+    sealed = nonce + AESGCM(key).encrypt(nonce, _ENCODE(fields).encode(), household_id.bytes)
+    return _VERSION + "." + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
 
 
 def unseal(key: bytes | None, household_id: uuid.UUID, value: str) -> dict[str, Any]:

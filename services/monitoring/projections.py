@@ -16,11 +16,11 @@ stream is replayed into empty tables.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.events.catalogue.monitoring import (
@@ -45,6 +45,7 @@ from shared.events.catalogue.monitoring import (
     Stage,
 )
 from shared.events.envelope import Envelope, EventData
+from shared.messaging.batched_writes import Write, execute_in_steps
 from shared.service import Consumes
 
 _REGISTERED = text(
@@ -135,61 +136,56 @@ _FOLLOWUP = text(
 )
 _ERASED = text("UPDATE monitoring_households SET erased = true WHERE household_id = :household_id")
 
-Apply = Callable[[AsyncConnection, Envelope, Any], Awaitable[None]]
+Decide = Callable[[Envelope, Any], list[Write]]
 
 
 def _values(items: list[Any]) -> list[str]:
     return [str(item.value) for item in items]
 
 
-async def _registered(conn: AsyncConnection, envelope: Envelope, event: HouseholdRegistered) -> None:
-    await conn.execute(
+def _household(event: Any, statement: TextClause, **params: Any) -> list[Write]:
+    return [(statement, {"household_id": event.household_id, **params})]
+
+
+def _registered(envelope: Envelope, event: HouseholdRegistered) -> list[Write]:
+    return _household(
+        event,
         _REGISTERED,
-        {
-            "household_id": event.household_id,
-            "village_code": event.village_code,
-            "status": event.status.value,
-            "members": len(event.members),
-        },
+        village_code=event.village_code,
+        status=event.status.value,
+        members=len(event.members),
     )
 
 
-async def _members(conn: AsyncConnection, envelope: Envelope, event: HouseholdMembersUpdated) -> None:
-    await conn.execute(
-        _MEMBERS,
-        {"household_id": event.household_id, "status": event.status.value, "members": len(event.members)},
-    )
+def _members(envelope: Envelope, event: HouseholdMembersUpdated) -> list[Write]:
+    return _household(event, _MEMBERS, status=event.status.value, members=len(event.members))
 
 
-async def _surveyed(conn: AsyncConnection, envelope: Envelope, event: HouseholdSurveyed) -> None:
+def _surveyed(envelope: Envelope, event: HouseholdSurveyed) -> list[Write]:
     survey = event.quarterly if event.quarterly is not None else event.annual
     assert survey is not None  # the model's producer gives exactly one
-    await conn.execute(
+    return _household(
+        event,
         _SURVEYED,
-        {
-            "household_id": event.household_id,
-            "period": event.period,
-            "village_code": envelope.region_code,
-            "kind": "quarterly" if event.quarterly is not None else "annual",
-            "surveyed_on": event.surveyed_on,
-            "survey": survey.model_dump_json(),
-        },
+        period=event.period,
+        village_code=envelope.region_code,
+        kind="quarterly" if event.quarterly is not None else "annual",
+        surveyed_on=event.surveyed_on,
+        survey=survey.model_dump_json(),
     )
 
 
-async def _flagged(conn: AsyncConnection, envelope: Envelope, event: HouseholdFlagged) -> None:
-    await conn.execute(
+def _flagged(envelope: Envelope, event: HouseholdFlagged) -> list[Write]:
+    return _household(
+        event,
         _FLAGGED,
-        {
-            "household_id": event.household_id,
-            "stage": Stage.flagged.value,
-            "flag_id": event.flag_id,
-            "source": event.source.value,
-            "urgent": event.urgent,
-            "risk_types": _values(event.risk_types),
-            "rules": list(event.rules),
-            "flagged_on": event.flagged_on,
-        },
+        stage=Stage.flagged.value,
+        flag_id=event.flag_id,
+        source=event.source.value,
+        urgent=event.urgent,
+        risk_types=_values(event.risk_types),
+        rules=list(event.rules),
+        flagged_on=event.flagged_on,
     )
 
 
@@ -203,81 +199,65 @@ _AFTER_STEP = {
 }
 
 
-async def _step(
-    conn: AsyncConnection,
-    envelope: Envelope,
-    event: HouseholdVerified | HouseholdDeliberated | HouseholdReviewed,
-) -> None:
-    stage = _AFTER_STEP[(type(event), event.procedure)]
-    await conn.execute(_STEP, {"household_id": event.household_id, "stage": stage.value})
+def _step(
+    envelope: Envelope, event: HouseholdVerified | HouseholdDeliberated | HouseholdReviewed
+) -> list[Write]:
+    writes = _household(event, _STEP, stage=_AFTER_STEP[(type(event), event.procedure)].value)
     if isinstance(event, HouseholdVerified) and event.procedure is Procedure.enrolment:
-        await conn.execute(
-            _VERIFIED_RISKS, {"household_id": event.household_id, "risk_types": _values(event.risk_types)}
-        )
+        writes += _household(event, _VERIFIED_RISKS, risk_types=_values(event.risk_types))
+    return writes
 
 
-async def _enrolled(conn: AsyncConnection, envelope: Envelope, event: HouseholdEnrolled) -> None:
-    await conn.execute(
+def _enrolled(envelope: Envelope, event: HouseholdEnrolled) -> list[Write]:
+    return _household(
+        event,
         _ENROLLED,
-        {
-            "household_id": event.household_id,
-            "stage": Stage.monitored.value,
-            "category": event.category.value,
-            "risk_types": _values(event.risk_types),
-            "enrolled_on": event.enrolled_on,
-            "contact_due_on": event.contact_due_on,
-        },
+        stage=Stage.monitored.value,
+        category=event.category.value,
+        risk_types=_values(event.risk_types),
+        enrolled_on=event.enrolled_on,
+        contact_due_on=event.contact_due_on,
     )
 
 
-async def _rejected(conn: AsyncConnection, envelope: Envelope, event: FlagRejected) -> None:
-    await conn.execute(_REJECTED, {"household_id": event.household_id, "eliminated": Stage.eliminated.value})
+def _rejected(envelope: Envelope, event: FlagRejected) -> list[Write]:
+    return _household(event, _REJECTED, eliminated=Stage.eliminated.value)
 
 
-async def _contact(conn: AsyncConnection, envelope: Envelope, event: ContactAssigned) -> None:
-    await conn.execute(_CONTACT, event.model_dump())
+def _contact(envelope: Envelope, event: ContactAssigned) -> list[Write]:
+    return [(_CONTACT, event.model_dump())]
 
 
-async def _planned(conn: AsyncConnection, envelope: Envelope, event: AssistancePlanned) -> None:
-    measures = sorted({m.measure.value for m in event.measures})
-    await conn.execute(_PLANNED, {"household_id": event.household_id, "measures": measures})
+def _planned(envelope: Envelope, event: AssistancePlanned) -> list[Write]:
+    return _household(event, _PLANNED, measures=sorted({m.measure.value for m in event.measures}))
 
 
-async def _delivered(conn: AsyncConnection, envelope: Envelope, event: AssistanceDelivered) -> None:
+def _delivered(envelope: Envelope, event: AssistanceDelivered) -> list[Write]:
     amount = event.amount_yuan if event.amount_yuan is not None else Decimal(0)
-    await conn.execute(_DELIVERED, {"household_id": event.household_id, "amount_yuan": amount})
+    return _household(event, _DELIVERED, amount_yuan=amount)
 
 
-async def _proposed(conn: AsyncConnection, envelope: Envelope, event: RiskEliminationProposed) -> None:
-    await conn.execute(_STEP, {"household_id": event.household_id, "stage": Stage.elimination_proposed.value})
+def _proposed(envelope: Envelope, event: RiskEliminationProposed) -> list[Write]:
+    return _household(event, _STEP, stage=Stage.elimination_proposed.value)
 
 
-async def _elimination_rejected(
-    conn: AsyncConnection, envelope: Envelope, event: RiskEliminationRejected
-) -> None:
-    await conn.execute(_STEP, {"household_id": event.household_id, "stage": Stage.monitored.value})
+def _elimination_rejected(envelope: Envelope, event: RiskEliminationRejected) -> list[Write]:
+    return _household(event, _STEP, stage=Stage.monitored.value)
 
 
-async def _eliminated(conn: AsyncConnection, envelope: Envelope, event: RiskEliminated) -> None:
-    await conn.execute(
-        _ELIMINATED,
-        {
-            "household_id": event.household_id,
-            "stage": Stage.eliminated.value,
-            "eliminated_on": event.eliminated_on,
-        },
-    )
+def _eliminated(envelope: Envelope, event: RiskEliminated) -> list[Write]:
+    return _household(event, _ELIMINATED, stage=Stage.eliminated.value, eliminated_on=event.eliminated_on)
 
 
-async def _followup(conn: AsyncConnection, envelope: Envelope, event: FollowupRecorded) -> None:
-    await conn.execute(_FOLLOWUP, {"household_id": event.household_id, "visited_on": event.visited_on})
+def _followup(envelope: Envelope, event: FollowupRecorded) -> list[Write]:
+    return _household(event, _FOLLOWUP, visited_on=event.visited_on)
 
 
-async def _erased(conn: AsyncConnection, envelope: Envelope, event: PersonalDataErased) -> None:
-    await conn.execute(_ERASED, {"household_id": event.household_id})
+def _erased(envelope: Envelope, event: PersonalDataErased) -> list[Write]:
+    return _household(event, _ERASED)
 
 
-_APPLY: dict[str, Apply] = {
+_APPLY: dict[str, Decide] = {
     HouseholdRegistered.event_type: _registered,
     HouseholdMembersUpdated.event_type: _members,
     HouseholdSurveyed.event_type: _surveyed,
@@ -308,7 +288,19 @@ class Households:
         return event_type in _APPLY
 
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: EventData) -> None:
-        await _APPLY[envelope.type](conn, envelope, event)
+        for statement, params in _APPLY[envelope.type](envelope, event):
+            await conn.execute(statement, params)
+
+    async def apply_many(self, conn: AsyncConnection, events: Sequence[tuple[Envelope, EventData]]) -> None:
+        """Every write is keyed by its household's id: a batch goes in steps (batched_writes)."""
+        await execute_in_steps(
+            conn,
+            [
+                (envelope.stream_id, write)
+                for envelope, event in events
+                for write in _APPLY[envelope.type](envelope, event)
+            ],
+        )
 
 
 PROJECTIONS: dict[str, Consumes] = {Households.name: Consumes("monitoring", Households)}

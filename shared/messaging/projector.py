@@ -41,6 +41,14 @@ class Projection(Protocol):
     async def apply(self, conn: AsyncConnection, envelope: Envelope, event: EventData) -> None: ...
 
 
+class BatchProjection(Projection, Protocol):
+    """A projection that applies a batch's events together (see batched_writes), in their order."""
+
+    async def apply_many(
+        self, conn: AsyncConnection, events: Sequence[tuple[Envelope, EventData]]
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class Delivery:
     subject: str
@@ -102,16 +110,25 @@ class Projector:
         standing = await lock_streams(conn, self.name, [e.stream_id for e in envelopes]) if envelopes else {}
         advanced: dict[str, int] = {}
         outcomes = []
+        together = hasattr(self.projection, "apply_many")
+        pending: list[tuple[Envelope, EventData]] = []
         for delivery, envelope in zip(deliveries, parsed, strict=True):
             if isinstance(envelope, str):
                 await self._dead_letter(conn, delivery, None, envelope)
                 outcomes.append(Outcome(note="dead-lettered"))
             elif envelope.stream_version == standing[envelope.stream_id] + 1:
-                await self._apply(conn, envelope)  # a failure sends the batch down the slow path
+                # A failure, here or in apply_many, sends the batch down the slow path.
+                event = self._decoded(envelope)
+                if event is not None and together:
+                    pending.append((envelope, event))
+                elif event is not None:
+                    await self.projection.apply(conn, envelope, event)
                 standing[envelope.stream_id] = advanced[envelope.stream_id] = envelope.stream_version
                 outcomes.append(Outcome())
             else:
                 outcomes.append(await self._not_next(conn, delivery, envelope, standing[envelope.stream_id]))
+        if pending:
+            await self.projection.apply_many(conn, pending)  # type: ignore[attr-defined]
         await advance(conn, self.name, advanced)
         return outcomes
 
@@ -155,14 +172,18 @@ class Projector:
         return Outcome(retry_after=min(0.1 * delivery.attempt, 2.0), note="waiting for predecessor")
 
     async def _apply(self, conn: AsyncConnection, envelope: Envelope) -> None:
-        if self.projection.handles(envelope.type):
-            try:
-                event = decode(envelope)
-            except (ValidationError, LookupError) as exc:
-                raise PoisonEvent(
-                    f"data does not fit {envelope.type} v{envelope.schema_version}: {exc}"
-                ) from exc
+        event = self._decoded(envelope)
+        if event is not None:
             await self.projection.apply(conn, envelope, event)
+
+    def _decoded(self, envelope: Envelope) -> EventData | None:
+        """The event, when the projection handles its type."""
+        if not self.projection.handles(envelope.type):
+            return None
+        try:
+            return decode(envelope)
+        except (ValidationError, LookupError) as exc:
+            raise PoisonEvent(f"data does not fit {envelope.type} v{envelope.schema_version}: {exc}") from exc
 
     async def _dead_letter(
         self, conn: AsyncConnection, delivery: Delivery, envelope: Envelope | None, reason: str

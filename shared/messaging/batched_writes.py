@@ -1,0 +1,34 @@
+"""Apply a projector batch's SQL writes in few round trips, keeping each aggregate's order.
+
+A projection that turns an event into plain writes (a statement and its parameters) lets the
+projector send a whole batch as one ``executemany`` per statement and step, instead of one round
+trip per write: the n-th write of every aggregate in the batch goes in step n, grouped by
+statement. This keeps every aggregate's writes in their order; writes of different aggregates
+may change order, so it is only for projections whose writes for one aggregate touch no row
+another aggregate's writes touch (e.g. every row keyed by the aggregate's id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import TextClause
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+Write = tuple[TextClause, dict[str, Any]]
+
+
+async def execute_in_steps(conn: AsyncConnection, writes: Sequence[tuple[str, Write]]) -> None:
+    """``writes``: (aggregate key, write) in the order the events came."""
+    steps: list[dict[TextClause, list[dict[str, Any]]]] = []
+    depth: dict[str, int] = {}
+    for key, (statement, params) in writes:
+        step = depth.get(key, 0)
+        depth[key] = step + 1
+        if step == len(steps):
+            steps.append({})
+        steps[step].setdefault(statement, []).append(params)
+    for step_writes in steps:
+        for statement, rows in step_writes.items():
+            await conn.execute(statement, rows if len(rows) > 1 else rows[0])
