@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import asyncpg
 
@@ -42,39 +44,48 @@ class ConcurrencyConflict(Exception):
         self.expected_version = expected_version
 
 
+EventRow = tuple[uuid.UUID, str, int, str, int, str, datetime, str]
+"""An envelope as the row it is stored as (its JSON last): plain values, cheap to pass between processes."""
+
+
+def event_row(e: Envelope) -> EventRow:
+    return (
+        e.event_id,
+        e.stream_id,
+        e.stream_version,
+        e.type,
+        e.schema_version,
+        e.region_code,
+        e.recorded_at,
+        e.model_dump_json(),
+    )
+
+
 async def append_envelopes(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
     """Insert ``envelopes`` in one statement, inside whatever transaction ``conn`` is in.
 
     Keep the transaction short: while it runs, the relay holds back every later commit.
     """
-    columns: tuple[list[object], ...] = ([], [], [], [], [], [], [], [])
-    for e in envelopes:
-        values = (
-            e.event_id,
-            e.stream_id,
-            e.stream_version,
-            e.type,
-            e.schema_version,
-            e.region_code,
-            e.recorded_at,
-            e.model_dump_json(),
-        )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
+    await append_rows(conn, [event_row(e) for e in envelopes])
+
+
+async def append_rows(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> None:
+    """``append_envelopes`` for envelopes already turned into rows."""
+    columns = [list(column) for column in zip(*rows, strict=True)]
     try:
         await conn.execute(_APPEND, *columns)
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name != "events_pkey":
             raise
-        stream, version = _conflicting_key(exc, envelopes)
+        stream, version = _conflicting_key(exc, rows)
         raise ConcurrencyConflict(stream, version - 1) from None
 
 
-def _conflicting_key(exc: asyncpg.UniqueViolationError, envelopes: Sequence[Envelope]) -> tuple[str, int]:
+def _conflicting_key(exc: asyncpg.UniqueViolationError, rows: Sequence[EventRow]) -> tuple[str, int]:
     match = _KEY.search(exc.detail or "")
     if match:
         return match["stream"], int(match["version"])
-    return envelopes[0].stream_id, envelopes[0].stream_version
+    return rows[0][1], rows[0][2]
 
 
 class EventStoreSession:
@@ -82,7 +93,7 @@ class EventStoreSession:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
-        self.pending: list[Envelope] = []
+        self.pending: list[EventRow] = []
 
     async def load(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
         return (await self.load_many([stream_id], after_version))[stream_id]
@@ -104,18 +115,22 @@ class EventStoreSession:
         Written when the session ends without an exception, all streams in one statement: a
         command's appends to several streams succeed or fail together.
         """
-        if not envelopes:
+        self.append_rows(expected_version, [event_row(e) for e in envelopes])
+
+    def append_rows(self, expected_version: int, rows: Sequence[EventRow]) -> None:
+        """``append`` for envelopes already turned into rows (``event_row``)."""
+        if not rows:
             return
-        stream_id = envelopes[0].stream_id
-        for offset, envelope in enumerate(envelopes, start=1):
-            if envelope.stream_id != stream_id or envelope.stream_version != expected_version + offset:
+        stream_id = rows[0][1]
+        for offset, row in enumerate(rows, start=1):
+            if row[1] != stream_id or row[2] != expected_version + offset:
                 raise ValueError("envelopes must be one stream's consecutive versions after expected")
-        self.pending.extend(envelopes)
+        self.pending.extend(rows)
 
     async def flush(self) -> None:
         if self.pending:
             pending, self.pending = self.pending, []
-            await append_envelopes(self.conn, pending)
+            await append_rows(self.conn, pending)
 
 
 class EventStore:

@@ -19,6 +19,7 @@ from services.monitoring.platform.decide import SurveyDecider
 from services.monitoring.platform.export import ExportRequest, csv_chunks, pages, xlsx_file
 from services.monitoring.platform.handler import SurveyImport
 from services.monitoring.platform.layout import IMPORT_HEADERS
+from services.monitoring.platform.offload import warm_up
 from services.monitoring.platform.reader import XLSX_TYPE, FileProblem, Format, detect, read
 from services.monitoring.platform.report import in_order
 from services.monitoring.platform.rows import RowsRead, Scope, read_rows
@@ -124,6 +125,8 @@ async def import_surveys(
     ctx = dataclasses.replace(command_context(request, principal), causation_id=f"survey-import:{batch}")
     scope = Scope(runtime.settings.county_codes, principal.covers, china_date(ctx.now))
     decider = SurveyDecider(ctx, batch, config.lines, config.rules, principal.covers, scope.today)
+    if not dry:
+        warm_up(len(upload.data))
     with collector_paused():
         try:
             fmt = detect(upload.filename, upload.content_type, upload.data[:8])

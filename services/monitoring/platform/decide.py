@@ -29,6 +29,7 @@ from shared.events.catalogue.monitoring import (
 )
 from shared.events.envelope import Envelope, EventData
 from shared.eventstore.context import CommandContext, wrap
+from shared.eventstore.store import EventRow
 from shared.ids import uuid7
 
 # What is known of a household created from a survey row: its head, as the row gives them. The
@@ -61,6 +62,9 @@ class ChunkDecision:
     created: dict[bytes, Household] = field(default_factory=dict)  # by the head's ID digest
     errors: list[RowError] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
+    # Decided in a worker process (offload.py): envelopes as stored rows, created households by id.
+    appended_rows: list[tuple[int, list[EventRow]]] = field(default_factory=list)
+    created_ids: dict[bytes, uuid.UUID] = field(default_factory=dict)
 
     def merge(self, later: ChunkDecision) -> None:
         """Add what ``later`` decided on the rows after these (its appends follow these)."""
@@ -70,6 +74,8 @@ class ChunkDecision:
         self.created.update(later.created)
         self.errors += later.errors
         self.tally.add(later.tally)
+        self.appended_rows += later.appended_rows
+        self.created_ids.update(later.created_ids)
 
 
 @dataclass(frozen=True)

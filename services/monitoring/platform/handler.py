@@ -25,6 +25,7 @@ from services.monitoring.domain import Household, household_stream
 from services.monitoring.personal import MasterKeys
 from services.monitoring.platform.decide import ChunkDecision, SurveyDecider, Tally
 from services.monitoring.platform.layout import HEAD_ID
+from services.monitoring.platform.offload import OFFLOAD_MIN_ROWS, decided_elsewhere
 from services.monitoring.platform.report import RowError, masked
 from services.monitoring.platform.rows import SurveyRow
 from shared.eventstore.repository import rebuild
@@ -61,6 +62,7 @@ class _Batch:
     def account(self, decision: ChunkDecision) -> None:
         self.outcome.tally.add(decision.tally)
         self.outcome.errors += decision.errors
+        self.found.update(decision.created_ids)
         for digest, household in decision.created.items():
             assert household.household_id is not None
             self.found[digest] = household.household_id
@@ -82,6 +84,15 @@ class SurveyImport:
         named_again = {digest for digest, n in Counter(row.digest for row in kept).items() if n > 1}
         batch = _Batch(decider, write, found, named_again)
         batch.outcome.errors += errors
+        if write:
+            # Rows of households new to the service and named once: decided in worker processes.
+            alone = [row for row in kept if row.digest not in found and row.digest not in named_again]
+            if len(alone) >= OFFLOAD_MIN_ROWS:
+                chunks = [alone[i : i + self.chunk_rows] for i in range(0, len(alone), self.chunk_rows)]
+                async for chunk, decision in decided_elsewhere(decider, chunks):
+                    await self._written(batch, chunk, decision)
+                taken = {row.number for row in alone}
+                kept = [row for row in kept if row.number not in taken]
         writing: asyncio.Task[None] | None = None
         previous: list[SurveyRow] = []
         try:
@@ -153,6 +164,8 @@ class SurveyImport:
                 await keys.index_many(session.conn, decision.index_rows)
                 for expected, envelopes in decision.appends:
                     session.append(expected, envelopes)
+                for expected, rows in decision.appended_rows:
+                    session.append_rows(expected, rows)
         except (ConcurrencyConflict, asyncpg.DeadlockDetectedError):
             # Another import of these ID numbers in another order may wait on ours as we on it.
             raise _LostRace from None
