@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from datetime import datetime
 
@@ -67,7 +68,7 @@ def test_an_unreadable_xlsx_is_refused(data: bytes) -> None:
 
 
 def test_a_file_past_the_row_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reader, "MAX_ROWS", 3)
+    monkeypatch.setattr(reader, "LEDGER", dataclasses.replace(reader.LEDGER, max_rows=3))
     assert len(read(b"a\n1\n2\n3\n", Format.csv).rows) == 3
     with pytest.raises(FileProblem) as refused:
         read(b"a\n1\n2\n3\n4\n", Format.csv)

@@ -5,6 +5,7 @@ chunk of rows makes of the households (no I/O: the decision on aggregates in mem
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import uuid
 from datetime import UTC, date, datetime
@@ -256,7 +257,7 @@ def test_file_type_and_row_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(FileProblem) as refused:
         reader.detect("批次.xls", "", b"")
     assert (refused.value.rule, refused.value.status) == ("survey_file_type", 415)
-    monkeypatch.setattr(reader, "MAX_ROWS", 2)
+    monkeypatch.setattr(reader, "SURVEY", dataclasses.replace(reader.SURVEY, max_rows=2))
     with pytest.raises(FileProblem) as limited:
         read(_csv(values(), values(), values()), Format.csv)
     assert limited.value.rule == "survey_row_limit"

@@ -8,46 +8,24 @@ XLSX number cells arrive as float; they are read through their shortest decimal 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from services.monitoring.personal import citizen_id_problem
 from services.monitoring.platform.layout import STATUS_NAMES, Column, Kind
 from services.monitoring.platform.reader import Cell
 from shared.events.catalogue.monitoring import HouseholdStatus
+from shared.tabular.cells import CellProblem, normal, read_date, read_decimal, shown
 
-_DATE = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})$|^(\d{4})年(\d{1,2})月(\d{1,2})日$")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$|^(\d{4})年第([1-4一二三四])季度$")
 _QUARTER_DIGIT = {"一": "1", "二": "2", "三": "3", "四": "4"}
-_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,500,000.00
 _PHONE = re.compile(r"^[0-9+\- ]{5,20}$")
 _EXACT_FLOAT = 1e15  # above this a number cell may have lost digits (Excel keeps 15)
 _MAX_YUAN_DIGITS = 9  # a household's yuan per person or per year stay below a billion
 _MIN_INCOME = Decimal(-1_000_000)
 _CENT = Decimal("0.01")
 _STATUS = {name: status for status, name in STATUS_NAMES.items()} | {s.value: s for s in HouseholdStatus}
-
-
-class CellProblem(Exception):
-    def __init__(self, rule: str, reason: str) -> None:
-        super().__init__(reason)
-        self.rule, self.reason = rule, reason
-
-
-def shown(cell: Cell) -> str:
-    """The cell as the operator sees it, for the report (an ID number is masked by the caller)."""
-    if cell is None:
-        return ""
-    if isinstance(cell, datetime) and cell.time() == time(0):
-        return cell.date().isoformat()
-    if isinstance(cell, date | datetime):
-        return cell.isoformat()
-    if isinstance(cell, float):
-        return repr(cell)
-    return str(cell).strip()
 
 
 def read_cell(column: Column, cell: Cell) -> Any:
@@ -63,14 +41,10 @@ def read_cell(column: Column, cell: Cell) -> Any:
     return READERS[column.kind](cell)
 
 
-def _normal(cell: Cell) -> str:
-    return unicodedata.normalize("NFKC", str(cell)).strip()
-
-
 def read_code(cell: Cell) -> str:
     """Digits kept as text; a number cell only while it is exact."""
     if isinstance(cell, str):
-        return _normal(cell)
+        return normal(cell)
     if isinstance(cell, bool):
         raise CellProblem("value_format", "a code, not TRUE/FALSE")
     if isinstance(cell, int):
@@ -110,7 +84,7 @@ def read_citizen_id(cell: Cell) -> str:
 
 
 def read_status(cell: Cell) -> HouseholdStatus:
-    text = _normal(cell)
+    text = normal(cell)
     status = _STATUS.get(text) or _STATUS.get(text.lower())
     if status is None:
         raise CellProblem("value_format", f"'{text}' is not one of: {'、'.join(STATUS_NAMES.values())}")
@@ -118,7 +92,7 @@ def read_status(cell: Cell) -> HouseholdStatus:
 
 
 def read_period(cell: Cell) -> str:
-    text = "".join(_normal(cell).split()).upper()
+    text = "".join(normal(cell).split()).upper()
     match = _QUARTER.match(text)
     if not match:
         raise CellProblem("value_format", "a quarter as 2026Q3 or 2026年第3季度")
@@ -127,28 +101,13 @@ def read_period(cell: Cell) -> str:
     return f"{match[3]}Q{_QUARTER_DIGIT.get(match[4], match[4])}"
 
 
-def _decimal(cell: Cell) -> Decimal:
-    if isinstance(cell, bool | date | datetime):
-        raise CellProblem("value_format", "a number")
-    text = repr(cell) if isinstance(cell, float) else _normal(cell)
-    if "," in text and _GROUPED.match(text):
-        text = text.replace(",", "")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise CellProblem("value_format", "a number") from None
-    if not value.is_finite():
-        raise CellProblem("value_format", "a number")
-    return value
-
-
 def read_integer(cell: Cell) -> int:
     if isinstance(cell, str) and len(cell) < 4 and cell.isascii() and cell.isdigit():
         value = int(cell)
         if not 1 <= value <= 50:
             raise CellProblem("value_valid", "a household has 1 to 50 members")
         return value
-    return _members(_decimal(cell))
+    return _members(read_decimal(cell))
 
 
 def _members(value: Decimal) -> int:
@@ -160,7 +119,7 @@ def _members(value: Decimal) -> int:
 
 
 def read_yuan(cell: Cell) -> Decimal:
-    value = _decimal(cell)
+    value = read_decimal(cell)
     if value.adjusted() >= _MAX_YUAN_DIGITS:
         raise CellProblem("value_valid", "too large an amount of yuan")
     cents = value.quantize(_CENT)
@@ -176,32 +135,6 @@ def read_yuan_spent(cell: Cell) -> Decimal:
     if value < 0:
         raise CellProblem("value_valid", "an expense is 0 or more")
     return value
-
-
-def read_date(cell: Cell) -> date:
-    if isinstance(cell, str) and len(cell) == 10 and cell[4] == "-" == cell[7] and cell.isascii():
-        try:  # the ISO form, as most files have it: read in C
-            return date.fromisoformat(cell)
-        except ValueError:
-            pass  # and the general reader says why
-    if isinstance(cell, datetime):
-        if cell.time() != time(0):
-            raise CellProblem("value_format", "a date without a time of day")
-        return cell.date()
-    if isinstance(cell, date):
-        return cell
-    if isinstance(cell, int | float):
-        raise CellProblem(
-            "value_format", "a date as YYYY-MM-DD (the cell holds a number: format it as a date)"
-        )
-    match = _DATE.match(_normal(cell))
-    if not match:
-        raise CellProblem("value_format", "a date as YYYY-MM-DD")
-    parts = [part for part in match.groups() if part and part.isdigit()]
-    try:
-        return date(*(int(part) for part in parts))
-    except ValueError as exc:
-        raise CellProblem("value_format", f"not a calendar date: {exc}") from None
 
 
 def read_phone(cell: Cell) -> str:

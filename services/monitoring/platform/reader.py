@@ -1,132 +1,27 @@
-"""A CSV or XLSX survey file as a header and numbered rows of raw cells (no column knowledge here).
-
-The same reading rules as the pairing ledger's reader, with the platform's limits: a provincial
-batch is a county's households, 100,000 rows and more, where a ledger is a few thousand.
-"""
+"""The survey batch file, read by the shared reader (shared/tabular) with the platform's limits:
+a provincial batch is a county's households, 100,000 rows and more."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+from shared.tabular import reader as _tabular
+from shared.tabular.reader import XLSX_TYPE, Cell, FileKind, FileProblem, Format, Row, Sheet
 
-import openpyxl
+__all__ = ["SURVEY", "XLSX_TYPE", "Cell", "FileProblem", "Format", "Row", "Sheet", "detect", "read"]
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_CSV_TYPES = {"text/csv", "application/csv", "text/comma-separated-values"}
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
-MAX_ROWS = 200_000  # twice the largest county batch expected; bounds a hostile file's cost
-_MAX_SHEET_ROWS = 2 * MAX_ROWS  # empty rows included: a sheet's rows are read to find its data
-_MAX_COLUMNS = 32  # the layout has 15; a sheet may claim 16,384 formatted columns
-
-Cell = Any  # str, int, float, bool, datetime or None: what a CSV or XLSX cell holds
-Row = tuple[int, tuple[Cell, ...]]  # the spreadsheet row number (the header is row 1), its cells
-
-
-class Format(StrEnum):
-    csv = "csv"
-    xlsx = "xlsx"
-
-
-class FileProblem(Exception):
-    """The file as a whole cannot be imported (no row is looked at)."""
-
-    def __init__(
-        self, rule: str, reason: str, *, status: int = 422, errors: list[dict[str, Any]] | None = None
-    ) -> None:
-        super().__init__(reason)
-        self.rule, self.reason, self.status = rule, reason, status
-        self.errors = errors or []
-
-
-@dataclass(frozen=True)
-class Sheet:
-    headers: tuple[str, ...]
-    rows: list[Row]
+SURVEY = FileKind(
+    rule="survey",
+    noun="a survey batch file",
+    part="the batch file",
+    title="Survey batch",
+    max_rows=200_000,  # twice the largest county batch expected
+    max_columns=32,  # the layout has 15
+    max_bytes=64 * 1024 * 1024,  # 200,000 rows of the layout are about 30 MB as CSV
+)
 
 
 def detect(filename: str, content_type: str, head: bytes) -> Format:
-    """By extension or content type; the first bytes settle an upload that names neither."""
-    name, media = filename.lower(), content_type.split(";")[0].strip().lower()
-    if head.startswith(_OLE_MAGIC) or name.endswith(".xls"):
-        raise FileProblem(
-            "survey_file_type", "the old .xls format is not read: save the file as .xlsx", status=415
-        )
-    if name.endswith(".xlsx") or media == XLSX_TYPE:
-        return Format.xlsx
-    if name.endswith(".csv") or media in _CSV_TYPES:
-        return Format.csv
-    if head.startswith(_ZIP_MAGIC):
-        return Format.xlsx
-    raise FileProblem(
-        "survey_file_type",
-        f"send a .csv (UTF-8) or .xlsx file, not '{filename or media or 'unnamed'}'",
-        status=415,
-    )
+    return _tabular.detect(SURVEY, filename, content_type, head)
 
 
 def read(data: bytes, fmt: Format) -> Sheet:
-    return _sheet(_csv_rows(data) if fmt is Format.csv else _xlsx_rows(data))
-
-
-def _csv_rows(data: bytes) -> Iterator[tuple[Cell, ...]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileProblem(
-            "survey_readable",
-            f"the CSV file is not UTF-8 (byte {exc.start}): save it as 'CSV UTF-8', or send the .xlsx",
-        ) from None
-    try:
-        yield from (tuple(record) for record in csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise FileProblem("survey_readable", f"the CSV file cannot be read: {exc}") from None
-
-
-def _xlsx_rows(data: bytes) -> Iterator[tuple[Cell, ...]]:
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises anything from zipfile, XML and its own checks
-        raise FileProblem(
-            "survey_readable", f"the file is not a readable .xlsx workbook ({exc.__class__.__name__})"
-        ) from None
-    try:
-        if not workbook.worksheets:
-            raise FileProblem("survey_readable", "the workbook has no sheet")
-        # Read-only sheets yield an empty tuple for a missing row, so positions are row numbers.
-        yield from workbook.worksheets[0].iter_rows(min_row=1, max_col=_MAX_COLUMNS, values_only=True)
-    finally:
-        workbook.close()
-
-
-def _blank(cell: Cell) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
-
-
-def _sheet(records: Iterable[tuple[Cell, ...]]) -> Sheet:
-    iterator = iter(records)
-    header = next(iterator, ())
-    headers = tuple("" if _blank(cell) else str(cell).strip() for cell in header)
-    while headers and not headers[-1]:
-        headers = headers[:-1]
-    rows: list[Row] = []
-    for number, cells in enumerate(iterator, start=2):
-        if number > _MAX_SHEET_ROWS:
-            raise FileProblem(
-                "survey_row_limit", f"the sheet has more than {_MAX_SHEET_ROWS} rows, empty ones included"
-            )
-        end = len(cells)
-        while end and _blank(cells[end - 1]):
-            end -= 1  # read-only sheets pad every row to the widest; spreadsheets keep empty rows
-        if not end:
-            continue
-        if len(rows) == MAX_ROWS:
-            raise FileProblem(
-                "survey_row_limit", f"a survey batch file has at most {MAX_ROWS} rows; split it"
-            )
-        rows.append((number, cells if end == len(cells) else cells[:end]))
-    return Sheet(headers, rows)
+    return _tabular.read(SURVEY, data, fmt)

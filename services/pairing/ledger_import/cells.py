@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -21,34 +21,13 @@ from services.pairing.ledger_import.layout import (
     Kind,
 )
 from services.pairing.ledger_import.reader import Cell
+from shared.tabular.cells import CellProblem, read_date, read_decimal, shown
 
 _SEPARATORS = re.compile(r"[、,;/]")  # after NFKC, which folds ， ； ／ to , ; /
-# Year first, as the ISO date or as a zh-CN spreadsheet exports a date cell to CSV (2026/1/5).
-_DATE = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})$|^(\d{4})年(\d{1,2})月(\d{1,2})日$")
-_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,500,000.00
 _EXACT_FLOAT = 1e15  # above this a number cell may have lost digits (Excel keeps 15)
 _MAX_DIGITS = 9  # people: a ledger line never commits a billion jobs or trainees
 _MAX_YUAN_DIGITS = 12  # below a trillion yuan, as the collective incomes (14 digits with 2 decimals)
 _YES, _NO = ("是", "true", "yes", "y"), ("否", "false", "no", "n")
-
-
-class CellProblem(Exception):
-    def __init__(self, rule: str, reason: str) -> None:
-        super().__init__(reason)
-        self.rule, self.reason = rule, reason
-
-
-def shown(cell: Cell) -> str:
-    """The cell as the officer sees it, for the report."""
-    if cell is None:
-        return ""
-    if isinstance(cell, datetime) and cell.time() == time(0):
-        return cell.date().isoformat()
-    if isinstance(cell, date | datetime):
-        return cell.isoformat()
-    if isinstance(cell, float):
-        return repr(cell)
-    return str(cell).strip()
 
 
 def blank(cell: Cell) -> bool:
@@ -126,44 +105,8 @@ def _yes_no(_: Column, cell: Cell) -> bool:
     raise CellProblem("value_format", "是 or 否")
 
 
-def _date(_: Column, cell: Cell) -> date:
-    if isinstance(cell, datetime):
-        if cell.time() != time(0):
-            raise CellProblem("value_format", "a date without a time of day")
-        return cell.date()
-    if isinstance(cell, date):
-        return cell
-    if isinstance(cell, int | float):
-        raise CellProblem(
-            "value_format", "a date as YYYY-MM-DD (the cell holds a number: format it as a date)"
-        )
-    match = _DATE.match(unicodedata.normalize("NFKC", str(cell)).strip())
-    if not match:
-        raise CellProblem("value_format", "a date as YYYY-MM-DD")
-    parts = [part for part in match.groups() if part and part.isdigit()]
-    try:
-        return date(*(int(part) for part in parts))
-    except ValueError as exc:
-        raise CellProblem("value_format", f"not a calendar date: {exc}") from None
-
-
-def _decimal(cell: Cell) -> Decimal:
-    if isinstance(cell, bool | date | datetime):
-        raise CellProblem("value_format", "a number")
-    text = repr(cell) if isinstance(cell, float) else unicodedata.normalize("NFKC", str(cell)).strip()
-    if _GROUPED.match(text):
-        text = text.replace(",", "")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise CellProblem("value_format", "a number") from None
-    if not value.is_finite():
-        raise CellProblem("value_format", "a number")
-    return value
-
-
 def _integer(_: Column, cell: Cell) -> int:
-    value = _decimal(cell)
+    value = read_decimal(cell)
     if value != value.to_integral_value():
         raise CellProblem("value_format", "a whole number")
     if value.adjusted() >= _MAX_DIGITS:
@@ -172,7 +115,7 @@ def _integer(_: Column, cell: Cell) -> int:
 
 
 def _money(_: Column, cell: Cell) -> Decimal:
-    value = _decimal(cell)
+    value = read_decimal(cell)
     exponent = value.normalize().as_tuple().exponent
     assert isinstance(exponent, int)
     if exponent < -2:
@@ -188,7 +131,7 @@ _READERS = {
     Kind.choice: _choice,
     Kind.choices: _choices,
     Kind.yes_no: _yes_no,
-    Kind.date: _date,
+    Kind.date: lambda _, cell: read_date(cell),
     Kind.integer: _integer,
     Kind.money: _money,
 }

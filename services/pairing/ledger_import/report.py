@@ -5,20 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from shared.tabular.report import RowError, in_order
 
-@dataclass(frozen=True)
-class RowError:
-    """A rejected row (or, with row 1, a header). ``rule`` names the rule it breaks."""
-
-    row: int
-    column: str | None
-    value: str | None
-    reason: str
-    rule: str
-    field: str | None = None  # the API name of the column's field, e.g. credit_code
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+__all__ = ["RowError", "RowWarning", "in_order"]
 
 
 @dataclass(frozen=True)
@@ -33,9 +22,3 @@ class RowWarning:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def in_order(errors: list[RowError], columns: list[str]) -> list[RowError]:
-    """By row, then in the layout's column order."""
-    position = {header: i for i, header in enumerate(columns)}
-    return sorted(errors, key=lambda e: (e.row, position.get(e.column or "", len(position))))

@@ -1,66 +1,15 @@
-"""The uploaded ledger file: one multipart part, refused past the size limit as it arrives."""
+"""The uploaded ledger file (shared/tabular/upload.py with the ledger's limits)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from fastapi import Request
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
-from shared.http.problems import Problem
+from services.pairing.ledger_import.reader import LEDGER
+from shared.tabular.upload import PROBLEMS, received
 
-MAX_BYTES = 20 * 1024 * 1024
-_MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
-PROBLEMS = "https://xingcun.example/problems/"
+__all__ = ["PROBLEMS", "received_file"]
 
 
 async def received_file(request: Request) -> tuple[str, str, bytes]:
-    """The ``file`` part, refused past the size limit while it arrives, not after."""
-    limit = MAX_BYTES + _MULTIPART_OVERHEAD
-    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        raise _upload_problem("send multipart/form-data with the ledger in the field 'file'")
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise _too_large()
-
-    async def bounded() -> AsyncIterator[bytes]:
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise _too_large()
-            yield chunk
-
-    try:
-        form = await MultiPartParser(request.headers, bounded(), max_files=1, max_fields=10).parse()
-    except MultiPartException as exc:
-        raise _upload_problem(f"the multipart body cannot be read: {exc.message}") from None
-    try:
-        upload = form.get("file")
-        if upload is None:
-            raise _upload_problem("the ledger file is missing: send it in the multipart field 'file'")
-        if not isinstance(upload, UploadFile):
-            raise _upload_problem("send the ledger as a file, with its file name, in the field 'file'")
-        data = await upload.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise _too_large()
-        return upload.filename or "", upload.content_type or "", data
-    finally:
-        await form.close()
-
-
-def _too_large() -> Problem:
-    return Problem(
-        413,
-        "Ledger size limit",
-        f"a ledger file has at most {MAX_BYTES // (1024 * 1024)} MB: split it",
-        type_=PROBLEMS + "ledger_size_limit",
-        extra={"rule": "ledger_size_limit"},
-    )
-
-
-def _upload_problem(detail: str) -> Problem:
-    return Problem(
-        400, "Ledger upload", detail, type_=PROBLEMS + "ledger_upload", extra={"rule": "ledger_upload"}
-    )
+    upload = await received(LEDGER, request)
+    return upload.filename, upload.content_type, upload.data

@@ -1,0 +1,1 @@
+"""Reading uploaded spreadsheets (CSV or XLSX) for the imports of every service."""
