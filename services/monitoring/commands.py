@@ -16,7 +16,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from services.monitoring import keys
 from services.monitoring.domain import Household, household_stream
-from services.monitoring.personal import MasterKeys, citizen_id_problem, new_household_key, seal
+from services.monitoring.personal import (
+    MasterKeys,
+    citizen_id_problem,
+    holds_citizen_id,
+    new_household_key,
+    seal,
+)
 from services.monitoring.risk import MonitoringLines, RiskRules
 from shared.auth import Principal, ensure_covers
 from shared.clock import china_date
@@ -55,7 +61,17 @@ def _valid_citizen_id(value: str) -> str:
 
 
 CitizenId = Annotated[str, AfterValidator(_valid_citizen_id)]
-Text = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+def _no_citizen_id(value: str | None) -> str | None:
+    if value is not None and holds_citizen_id(value):
+        # Free text is published in events as it is: an ID number in it would travel in clear.
+        raise ValueError("free text may not hold a citizen ID number (it would be published in clear)")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_no_citizen_id)]
+Note = Annotated[str | None, Field(default=None, max_length=1000), AfterValidator(_no_citizen_id)]
 Phone = Annotated[str, Field(pattern=r"^[0-9+\- ]{5,20}$")]
 
 
@@ -117,7 +133,7 @@ class RaiseFlag(_Command):
     risk_types: list[RiskType] = Field(min_length=1)
     flagged_on: date
     urgent: bool = Field(default=False, description="Disaster or accident: help first, steps after")
-    note: str | None = Field(default=None, max_length=1000)
+    note: Note = None
 
 
 class DepartmentAlert(_Command):
@@ -129,7 +145,7 @@ class DepartmentAlert(_Command):
     risk_types: list[RiskType] = Field(min_length=1)
     alerted_on: date
     urgent: bool = False
-    note: str | None = Field(default=None, max_length=1000)
+    note: Note = None
 
     @model_validator(mode="after")
     def _one_reference(self) -> DepartmentAlert:
@@ -178,6 +194,13 @@ class PlanAssistance(_Command):
     planned_on: date
     measures: list[PlannedMeasure] = Field(min_length=1, max_length=20)
 
+    @model_validator(mode="after")
+    def _descriptions_without_ids(self) -> PlanAssistance:
+        for number, measure in enumerate(self.measures):
+            if holds_citizen_id(measure.description):
+                raise ValueError(f"measures.{number}.description may not hold a citizen ID number")
+        return self
+
 
 class DeliverAssistance(_Command):
     measure: AssistanceMeasure
@@ -188,7 +211,7 @@ class DeliverAssistance(_Command):
 
 class ProposeElimination(_Command):
     proposed_on: date
-    note: str | None = Field(default=None, max_length=1000)
+    note: Note = None
 
 
 class Followup(_Command):

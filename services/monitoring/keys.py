@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 
 import asyncpg
 
-from services.monitoring.personal import MasterKeys
+from services.monitoring.personal import MasterKeys, Unreadable
+
+log = logging.getLogger(__name__)
 
 
 async def fetch_keys(
     conn: asyncpg.Connection, masters: MasterKeys, household_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, bytes]:
-    """The keys of those households that still have one (an erased household has none)."""
+    """The keys of those households that still have one (an erased household has none).
+
+    A key that does not unwrap (a damaged row, another deployment's key) is left out and logged:
+    that household reads as unreadable, the others as usual.
+    """
     rows = await conn.fetch(
         "SELECT household_id, wrapped FROM household_keys WHERE household_id = ANY($1::uuid[])",
         list(household_ids),
     )
-    return {row["household_id"]: masters.unwrap_key(row["household_id"], row["wrapped"]) for row in rows}
+    found: dict[uuid.UUID, bytes] = {}
+    for row in rows:
+        try:
+            found[row["household_id"]] = masters.unwrap_key(row["household_id"], row["wrapped"])
+        except Unreadable:
+            log.error("the key of household %s does not unwrap: its personal data is unreadable", row[0])
+    return found
 
 
 async def store_keys(conn: asyncpg.Connection, masters: MasterKeys, keys: dict[uuid.UUID, bytes]) -> None:

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -54,6 +55,14 @@ def citizen_id_problem(value: str) -> str | None:
     if value[17] != expected:
         return f"the check character should be {expected} (GB 11643)"
     return None
+
+
+_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+
+
+def holds_citizen_id(text: str) -> bool:
+    """Whether free text holds a valid citizen ID number (it would be published in clear)."""
+    return any(citizen_id_problem(m.group().upper()) is None for m in _ID_LIKE.finditer(text))
 
 
 def check_character(first17: str) -> str:
@@ -118,10 +127,12 @@ def unseal(key: bytes | None, household_id: uuid.UUID, value: str) -> dict[str, 
     version, _, body = value.partition(".")
     if version != _VERSION:
         raise Unreadable(f"unknown sealing version {version!r}")
-    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         plain = AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], household_id.bytes)
     except InvalidTag:
         raise Unreadable("sealed under another key") from None
+    except ValueError:  # not base64, or too short to hold a nonce
+        raise Unreadable("not a sealed value") from None
     result: dict[str, Any] = json.loads(plain)
     return result

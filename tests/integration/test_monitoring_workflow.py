@@ -734,3 +734,39 @@ async def test_updating_members_re_indexes_their_numbers(desk: Desk) -> None:
     found = await desk.post("/department-alerts", {**alert, "id_number": new}, Role.platform)
     assert found.status_code == 409  # still indexed to this household, which is flagged already
     assert len(await desk.events(other)) == 1
+
+
+async def test_free_text_holding_an_id_number_is_refused_and_writes_nothing(desk: Desk) -> None:
+    hid = await desk.register(9)
+    number = citizen_id(424242)
+    flagged = await desk.post(
+        f"/households/{hid}/flags",
+        {
+            "source": "cadre_visit",
+            "risk_types": ["illness"],
+            "flagged_on": desk.today.isoformat(),
+            "note": f"户主身份证{number}住院",
+        },
+        Role.village_officer,
+    )
+    assert flagged.status_code == 422, flagged.text
+    assert flagged.json()["errors"][0]["field"] == "note"
+    assert number not in flagged.text  # the refusal does not echo it either
+    await desk.flag(hid)
+    await desk.verify(hid)
+    await desk.deliberate(hid)
+    await desk.review(hid)
+    await desk.approve(hid)
+    plan = await desk.post(
+        f"/households/{hid}/assistance-plans",
+        {
+            "planned_on": desk.today.isoformat(),
+            "measures": [
+                {"measure": "health", "risk_type": "illness", "description": f"为{number}办理慢病卡"}
+            ],
+        },
+        Role.township_officer,
+    )
+    assert plan.status_code == 422, plan.text
+    assert number not in plan.text
+    assert "assistance_planned" not in await desk.events(hid)

@@ -187,3 +187,19 @@ def test_an_id_digest_is_keyed_stable_and_case_blind() -> None:
     assert len(digest) == 32 and KNOWN_VALID.encode() not in digest
     assert digest != masters.id_digest(citizen_id(1))
     assert digest != MasterKeys.derive(SECRET + "-other").id_digest(KNOWN_VALID)
+
+
+def test_free_text_is_searched_for_valid_id_numbers_only() -> None:
+    number = citizen_id(31)
+    assert personal.holds_citizen_id(f"户主{number}，住院")
+    assert personal.holds_citizen_id(f"id {number.lower()} x") or not number.endswith("X")
+    assert not personal.holds_citizen_id("电话13900001234，存折号6217000010012345678")  # 19 digits
+    assert not personal.holds_citizen_id(number[:-1] + ("0" if number[-1] != "0" else "1"))  # bad check
+    assert not personal.holds_citizen_id("2026年第3季度家庭人均纯收入7000元")
+
+
+def test_a_malformed_sealed_value_is_unreadable_not_an_error() -> None:
+    key, hid = personal.new_household_key(), uuid.uuid4()
+    for value in ("v1.***", "v1.", "v1.YWJj"):
+        with pytest.raises(Unreadable):
+            personal.unseal(key, hid, value)
