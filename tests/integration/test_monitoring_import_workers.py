@@ -20,7 +20,6 @@ from services.monitoring.risk import MonitoringLines, RiskRules
 from shared.auth import Principal, Role
 from shared.events.envelope import Actor
 from shared.eventstore.context import CommandContext
-from shared.eventstore.store import event_row
 from tests.support.monitoring import citizen_id, village_code
 from tests.unit.test_monitoring_import_rows import MASTERS
 
@@ -64,9 +63,7 @@ def decider() -> SurveyDecider:
 
 def shape(decision: ChunkDecision) -> list[tuple[object, ...]]:
     """What a decision writes, without the random parts (ids, keys, nonces, times)."""
-    written = [row for _, stored in decision.appended_rows for row in stored] or [
-        event_row(e) for _, envelopes in decision.appends for e in envelopes
-    ]
+    written = [row for _, stored in decision.appended_rows for row in stored]
     return [(row[2], row[3], row[5]) for row in written]
 
 
@@ -76,7 +73,7 @@ async def test_workers_decide_each_chunk_in_order_as_the_service_would() -> None
     assert [chunk for chunk, _ in decided] == chunks
     for chunk, decision in decided:
         here = decider().decide(chunk, {})
-        assert decision.appended_rows and not decision.appends  # plain rows came back
+        assert decision.appended_rows and not decision.created  # plain values came back
         assert shape(decision) == shape(here)
         assert decision.tally == here.tally and decision.tally.flagged == 25
         assert set(decision.created_ids) == {row.digest for row in chunk}

@@ -18,7 +18,7 @@ import pytest
 from services.monitoring.domain import Household
 from services.monitoring.personal import MasterKeys, unseal
 from services.monitoring.platform import reader
-from services.monitoring.platform.decide import SurveyDecider
+from services.monitoring.platform.decide import ChunkDecision, SurveyDecider
 from services.monitoring.platform.layout import IMPORT_HEADERS
 from services.monitoring.platform.reader import FileProblem, Format, Sheet, read
 from services.monitoring.platform.rows import RowsRead, Scope, SurveyRow, read_rows
@@ -33,7 +33,7 @@ from shared.events.catalogue.monitoring import (
     RiskType,
     Schooling,
 )
-from shared.events.envelope import Actor
+from shared.events.envelope import Actor, Envelope
 from shared.eventstore.context import CommandContext
 from tests.support.monitoring import citizen_id, village_code
 
@@ -281,10 +281,18 @@ def survey_row(**overrides: Any) -> SurveyRow:
     return result.valid[0]
 
 
+def appended(decision: ChunkDecision) -> list[tuple[int, list[Envelope]]]:
+    """The decision's appends, each stored row read back as the envelope it is."""
+    return [
+        (expected, [Envelope.model_validate_json(row[7]) for row in rows])
+        for expected, rows in decision.appended_rows
+    ]
+
+
 def test_an_unknown_head_makes_a_household_with_the_head_as_its_only_member() -> None:
     decision = decider().decide([survey_row(**{"家庭人均纯收入(元)": "5200"})], {})
     assert (decision.tally.households_created, decision.tally.imported, decision.tally.flagged) == (1, 1, 1)
-    [(expected, envelopes)] = decision.appends
+    [(expected, envelopes)] = appended(decision)
     assert expected == 0 and [e.type for e in envelopes] == [
         HouseholdRegistered.event_type,
         HouseholdSurveyed.event_type,
@@ -314,9 +322,9 @@ def test_the_same_batch_and_quarter_again_is_unchanged_and_another_quarter_is_re
     household = first.created[MASTERS.id_digest(HEAD_ID)]
     known = {MASTERS.id_digest(HEAD_ID): household}
     again = decider().decide([survey_row(**{"家庭人均纯收入(元)": "9999"})], known)
-    assert (again.tally.unchanged, again.tally.imported, again.appends) == (1, 0, [])
+    assert (again.tally.unchanged, again.tally.imported, again.appended_rows) == (1, 0, [])
     later = decider("P-2026Q4-001").decide([survey_row(季度="2026Q4", 调查日期="2026-10-30")], known)
-    [(expected, envelopes)] = later.appends
+    [(expected, envelopes)] = appended(later)
     assert expected == 2 and [e.stream_version for e in envelopes] == [3]
     assert later.tally.households_created == 0
 
@@ -330,14 +338,14 @@ def test_a_stored_household_in_another_village_or_outside_the_region_refuses_the
         [survey_row()], dict(known)
     )
     assert [(e.column, e.rule) for e in outside.errors] == [("户主身份证号", "within_caller_region")]
-    assert HEAD_ID not in repr(outside.errors) and moved.appends == [] == outside.appends
+    assert HEAD_ID not in repr(outside.errors) and moved.appended_rows == [] == outside.appended_rows
 
 
 def test_two_quarters_of_a_new_household_in_one_chunk_are_one_stream() -> None:
     rows = [survey_row(), survey_row(季度="2026Q4", 调查日期="2026-10-30")]
     decision = decider().decide(rows, {})
     assert decision.tally.households_created == 1 and decision.tally.imported == 2
-    [(expected, envelopes)] = decision.appends
+    [(expected, envelopes)] = appended(decision)
     assert expected == 0 and [e.stream_version for e in envelopes] == [1, 2, 3]
     assert isinstance(decision.created[rows[0].digest], Household)
     assert uuid.UUID(envelopes[0].stream_id.removeprefix("household-")) in decision.new_keys

@@ -27,8 +27,8 @@ from shared.events.catalogue.monitoring import (
     Relation,
     Schooling,
 )
-from shared.events.envelope import Envelope, EventData
-from shared.eventstore.context import CommandContext, wrap
+from shared.events.envelope import EventData
+from shared.eventstore.context import CommandContext, wrapped_rows
 from shared.eventstore.store import EventRow
 from shared.ids import uuid7
 
@@ -56,19 +56,17 @@ class Tally:
 
 @dataclass
 class ChunkDecision:
-    appends: list[tuple[int, list[Envelope]]] = field(default_factory=list)  # (expected version, one stream)
     new_keys: dict[uuid.UUID, bytes] = field(default_factory=dict)
     index_rows: list[tuple[bytes, uuid.UUID, int]] = field(default_factory=list)
     created: dict[bytes, Household] = field(default_factory=dict)  # by the head's ID digest
     errors: list[RowError] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
-    # Decided in a worker process (offload.py): envelopes as stored rows, created households by id.
+    # (expected version, one stream's envelopes as stored rows): plain values, for worker processes
     appended_rows: list[tuple[int, list[EventRow]]] = field(default_factory=list)
-    created_ids: dict[bytes, uuid.UUID] = field(default_factory=dict)
+    created_ids: dict[bytes, uuid.UUID] = field(default_factory=dict)  # from a worker: no Household
 
     def merge(self, later: ChunkDecision) -> None:
         """Add what ``later`` decided on the rows after these (its appends follow these)."""
-        self.appends += later.appends
         self.new_keys.update(later.new_keys)
         self.index_rows += later.index_rows
         self.created.update(later.created)
@@ -135,9 +133,9 @@ class SurveyDecider:
             if events:
                 assert household.household_id is not None
                 stream = household_stream(household.household_id)
-                envelopes = wrap(self.ctx, stream, base, household.village_code, events)
-                decision.appends.append((base, envelopes))
-                decision.tally.events += len(envelopes)
+                rows = wrapped_rows(self.ctx, stream, base, household.village_code, events)
+                decision.appended_rows.append((base, rows))
+                decision.tally.events += len(rows)
         return decision
 
     def _registered(self, row: SurveyRow) -> tuple[Household, bytes, list[EventData]]:

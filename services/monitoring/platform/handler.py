@@ -162,8 +162,6 @@ class SurveyImport:
             async with self.store.session(transaction=True) as session:
                 await keys.store_keys(session.conn, self.masters, decision.new_keys)
                 await keys.index_many(session.conn, decision.index_rows)
-                for expected, envelopes in decision.appends:
-                    session.append(expected, envelopes)
                 for expected, rows in decision.appended_rows:
                     session.append_rows(expected, rows)
         except (ConcurrencyConflict, asyncpg.DeadlockDetectedError):

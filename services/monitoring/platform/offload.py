@@ -22,7 +22,6 @@ from concurrent.futures.process import BrokenProcessPool
 
 from services.monitoring.platform.decide import ChunkDecision, SurveyDecider
 from services.monitoring.platform.rows import SurveyRow
-from shared.eventstore.store import event_row
 
 OFFLOAD_MIN_ROWS = 5_000  # new households' rows in a batch worth the worker processes
 WORKERS = 2  # the machines have two cores; the service's own process writes what they decide
@@ -39,13 +38,13 @@ def decide_new(decider: SurveyDecider, rows: Sequence[SurveyRow]) -> ChunkDecisi
         decision = decider.decide(rows, {})
     finally:
         gc.enable()
-    # Plain values back: envelopes as stored rows, created households as their ids.
+    # Plain values back: created households as their ids.
     return ChunkDecision(
         new_keys=decision.new_keys,
         index_rows=decision.index_rows,
         errors=decision.errors,
         tally=decision.tally,
-        appended_rows=[(expected, [event_row(e) for e in envs]) for expected, envs in decision.appends],
+        appended_rows=decision.appended_rows,
         created_ids={digest: h.household_id for digest, h in decision.created.items() if h.household_id},
     )
 
