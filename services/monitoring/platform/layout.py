@@ -7,7 +7,6 @@ The Chinese names of the enumerations are shared by both directions.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -234,7 +233,6 @@ IMPORT_COLUMNS: tuple[Column, ...] = (
     REMARKS,
 )
 IMPORT_HEADERS: list[str] = [c.header for c in IMPORT_COLUMNS]
-REQUIRED: tuple[Column, ...] = tuple(c for c in IMPORT_COLUMNS if c.required)
 
 
 @dataclass(frozen=True)
@@ -279,11 +277,3 @@ EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
     ),
 )
 EXPORT_HEADERS: list[str] = [c.header for c in EXPORT_COLUMNS]
-
-
-def normalise_header(text: str) -> str:
-    """Full-width and half-width spellings, and stray spaces, name the same column."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
-
-
-BY_HEADER: dict[str, Column] = {normalise_header(c.header): c for c in IMPORT_COLUMNS}

@@ -14,7 +14,6 @@ from typing import Any
 from services.monitoring.platform.cells import CellProblem, read_cell, shown
 from services.monitoring.platform.layout import (
     ACCIDENT,
-    BY_HEADER,
     DISASTER,
     HEAD_ID,
     HEAD_NAME,
@@ -24,19 +23,18 @@ from services.monitoring.platform.layout import (
     MEMBERS,
     PERIOD,
     PHONE,
-    REQUIRED,
     SCHOOLING,
     STATUS,
     SURVEYED_ON,
     VILLAGE,
     Column,
     Kind,
-    normalise_header,
 )
-from services.monitoring.platform.reader import Cell, FileProblem, Sheet
+from services.monitoring.platform.reader import SURVEY, Cell, Sheet
 from services.monitoring.platform.report import RowError, masked
 from shared.events.catalogue.monitoring import HouseholdStatus, QuarterlySurvey, RigidExpenses
 from shared.regions import village_code_problem
+from shared.tabular.columns import columns_at
 
 _ZERO = Decimal("0.00")
 _MAX_AGE = 130
@@ -112,29 +110,8 @@ class RowsRead:
 
 
 def columns_of(headers: tuple[str, ...]) -> list[tuple[int, Column]]:
-    """The column at each position; unknown, repeated or missing headers refuse the whole file."""
-    found: dict[int, Column] = {}
-    errors: list[RowError] = []
-    for position, header in enumerate(headers):
-        if not header:
-            continue  # a column without a header holds nothing the import reads
-        column = BY_HEADER.get(normalise_header(header))
-        if column is None:
-            reason = f"unknown column; the columns are: {'、'.join(c.header for c in IMPORT_COLUMNS)}"
-            errors.append(RowError(1, header, header, reason, "survey_layout"))
-        elif column in found.values():
-            errors.append(RowError(1, header, header, "this column appears twice", "survey_layout"))
-        else:
-            found[position] = column
-    for column in REQUIRED:
-        if column not in found.values():
-            errors.append(RowError(1, column.header, None, "required column missing", "survey_layout"))
-    if errors:
-        raise FileProblem(
-            "survey_layout",
-            "the header row (row 1) does not fit the survey layout; nothing was imported",
-            errors=[e.as_dict() for e in errors],
-        )
+    """The columns the import reads, by position; a header that does not fit refuses the file."""
+    found = columns_at(SURVEY, headers, IMPORT_COLUMNS)
     return [(p, c) for p, c in found.items() if c.kind is not Kind.ignored]
 
 

@@ -6,7 +6,6 @@ every row that names them. docs/ledger-import.md is the officers' version of thi
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
@@ -17,6 +16,8 @@ from shared.events.catalogue.pairing import (
     Pathway,
     VillageCategory,
 )
+from shared.tabular.columns import by_header
+from shared.tabular.columns import normalise_header as normalise_header
 
 
 class Kind(StrEnum):
@@ -241,13 +242,7 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-def normalise_header(text: str) -> str:
-    """Full-width and half-width spellings, and stray spaces, name the same column."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
-
-
-BY_HEADER: dict[str, Column] = {normalise_header(c.header): c for c in COLUMNS}
-REQUIRED: tuple[Column, ...] = tuple(c for c in COLUMNS if c.required)
+BY_HEADER: dict[str, Column] = by_header(COLUMNS)
 
 
 def column_for(target: Target, field: tuple[str, ...]) -> Column:

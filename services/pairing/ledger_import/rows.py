@@ -16,16 +16,16 @@ from services.pairing.ledger_import.cells import CellProblem, blank, is_example,
 from services.pairing.ledger_import.layout import (
     BY_HEADER,
     COLUMNS,
-    REQUIRED,
     Column,
     Kind,
     Target,
     column_for,
     normalise_header,
 )
-from services.pairing.ledger_import.reader import FileProblem, Row, Sheet
+from services.pairing.ledger_import.reader import LEDGER, Row, Sheet
 from services.pairing.ledger_import.report import RowError
 from shared.regions import village_code_problem
+from shared.tabular.columns import columns_at
 
 _AGREEMENT_NAMESPACE = uuid.UUID("3d0c8f6a-9b1e-5a2d-8c4f-7e6a5b4c3d2e")
 _VILLAGE_CODE = column_for(Target.village, ("village_code",))
@@ -58,29 +58,7 @@ class LedgerRow:
 
 def columns_of(headers: tuple[str, ...]) -> dict[int, Column]:
     """The column at each position; unknown, repeated or missing headers refuse the whole file."""
-    found: dict[int, Column] = {}
-    errors: list[RowError] = []
-    for position, header in enumerate(headers):
-        if not header:
-            continue  # a column without a header holds nothing the import reads
-        column = BY_HEADER.get(normalise_header(header))
-        if column is None:
-            reason = f"unknown column; the columns are: {'、'.join(c.header for c in COLUMNS)}"
-            errors.append(RowError(1, header, header, reason, "ledger_layout"))
-        elif column in found.values():
-            errors.append(RowError(1, header, header, "this column appears twice", "ledger_layout"))
-        else:
-            found[position] = column
-    for column in REQUIRED:
-        if column not in found.values():
-            errors.append(RowError(1, column.header, None, "required column missing", "ledger_layout"))
-    if errors:
-        raise FileProblem(
-            "ledger_layout",
-            "the header row (row 1) does not fit the ledger layout; nothing was imported",
-            errors=[e.as_dict() for e in errors],
-        )
-    return found
+    return columns_at(LEDGER, headers, COLUMNS)
 
 
 @dataclass(frozen=True)
