@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -35,23 +35,15 @@ from shared.events.catalogue.monitoring import (
 from shared.events.envelope import Envelope
 from shared.events.registry import decode
 from shared.eventstore.store import EventStore
+from shared.http.listing import Listing, Page
 
 # A procedure is open while a step is due: one of the enrolment or the elimination stages.
 OPEN_STAGES = [s.value for s in (*ENROLMENT_STAGES, *ELIMINATION_STAGES)]
 
 
-class HouseholdFilters(BaseModel):
-    """Paging, region scope and filters of the household list; unknown parameters are refused."""
+class HouseholdFilters(Listing):
+    """Filters of the household list (with the paging and region scope of every list)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    page: int = Field(default=1, ge=1, le=100_000, description="1-based")
-    page_size: int = Field(default=20, ge=1, le=200)
-    region: str | None = Field(
-        default=None,
-        pattern=r"^\d{1,12}$",
-        description="A division-code prefix inside the caller's region (default: the caller's region)",
-    )
     village_code: str | None = Field(default=None, pattern=r"^\d{12}$")
     stage: Stage | None = None
     category: MonitoredCategory | None = None
@@ -61,10 +53,6 @@ class HouseholdFilters(BaseModel):
         default=None,
         description="In an open procedure (a step of enrolment or of risk elimination is due), or not",
     )
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
 
 
 _COLUMNS = """
@@ -103,12 +91,6 @@ _SURVEY_HISTORIES = text(
     """
 )
 _REGION = "SELECT region_code FROM events WHERE stream_id = $1 AND stream_version = 1"
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    total: int
 
 
 def _like(prefix: str) -> str:

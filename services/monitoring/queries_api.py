@@ -39,6 +39,7 @@ from shared.events.catalogue.monitoring import (
     Schooling,
     Stage,
 )
+from shared.http.listing import Paged, paged, scope
 from shared.http.problems import Problem, problem_responses
 from shared.service import runtime_of
 
@@ -103,11 +104,8 @@ class HouseholdItem(BaseModel):
     erased: bool = Field(description="Its personal data was erased (crypto-shredding)")
 
 
-class HouseholdPage(BaseModel):
+class HouseholdPage(Paged):
     items: list[HouseholdItem]
-    page: int
-    page_size: int
-    total: int
 
 
 class MemberDetail(BaseModel):
@@ -247,13 +245,6 @@ class WhatIfResult(BaseModel):
 # --- endpoints ------------------------------------------------------------------------------
 
 
-def _scope(principal: Principal, region: str | None) -> str:
-    if region is None:
-        return principal.region
-    ensure_covers(principal, region, "region")
-    return region
-
-
 async def _covered(request: Request, principal: Principal, household_id: uuid.UUID) -> None:
     """404 for a household never registered, 403 for one outside the caller's region."""
     region = await queries.household_region(runtime_of(request).store, household_id)
@@ -273,9 +264,8 @@ async def list_households(
 ) -> dict[str, Any]:
     """Households of the region by village and id, filtered; no personal field (names, ID numbers
     and phones are in the detail only). Paged: ``{"items", "page", "page_size", "total"}``."""
-    region = _scope(principal, filters.region)
-    page = await queries.households(runtime_of(request).engine, filters, region)
-    return {"items": page.items, "page": filters.page, "page_size": filters.page_size, "total": page.total}
+    region = scope(principal, filters.region)
+    return paged(filters, await queries.households(runtime_of(request).engine, filters, region))
 
 
 @router.post(
@@ -374,7 +364,7 @@ async def what_if(body: WhatIfRequest, request: Request, principal: WhatIfCaller
     ``limit`` per quarter). Each quarterly survey is compared with the line of its year and the
     same quarter a year earlier; the latest annual survey of that year or before adds the
     guarantees. Nothing is written and no flag is raised."""
-    region = _scope(principal, body.region)
+    region = scope(principal, body.region)
     runtime = runtime_of(request)
     config = monitoring_config(runtime.settings)
     proposed_rules = RiskRules.model_validate({**config.rules.model_dump(), **(body.rules or {})})

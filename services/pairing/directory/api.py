@@ -22,7 +22,6 @@ from services.pairing.directory.queries import (
     BindingFilters,
     CooperativeFilters,
     EnterpriseFilters,
-    Listing,
     ProjectFilters,
     ProjectStatus,
     VillageFilters,
@@ -38,6 +37,7 @@ from shared.events.catalogue.pairing import (
     Pathway,
     VillageCategory,
 )
+from shared.http.listing import Paged, paged, scope
 from shared.http.problems import Problem, problem_responses
 from shared.service import runtime_of
 
@@ -51,12 +51,6 @@ _PROBLEMS = problem_responses(
         422: "A filter's value does not fit, or an unknown parameter",
     }
 )
-
-
-class Paged(BaseModel):
-    page: int
-    page_size: int
-    total: int
 
 
 class EnterpriseItem(BaseModel):
@@ -182,18 +176,6 @@ class BindingPage(Paged):
     items: list[BindingItem]
 
 
-def scope(principal: Principal, filters: Listing) -> str:
-    """The region to list: the one asked for, when it lies inside the caller's."""
-    if filters.region is None:
-        return principal.region
-    ensure_covers(principal, filters.region, "region")
-    return filters.region
-
-
-def paged(filters: Listing, page: queries.Page) -> dict[str, Any]:
-    return {"items": page.items, "page": filters.page, "page_size": filters.page_size, "total": page.total}
-
-
 @router.get(
     "/enterprises",
     summary="List enterprises in the pairing programme",
@@ -205,7 +187,7 @@ async def list_enterprises(
 ) -> dict[str, Any]:
     """Enterprises registered in a county of the region, and enterprises that signed an agreement
     (active or ended) with a village of the region. Ordered by name."""
-    region = scope(principal, filters)
+    region = scope(principal, filters.region)
     return paged(filters, await queries.enterprises(runtime_of(request).engine, filters, region))
 
 
@@ -220,7 +202,7 @@ async def list_villages(
 ) -> dict[str, Any]:
     """Villages of the region by code, each with its count of enterprises under an active
     agreement and its latest collective income."""
-    region = scope(principal, filters)
+    region = scope(principal, filters.region)
     return paged(filters, await queries.villages(runtime_of(request).engine, filters, region))
 
 
@@ -255,7 +237,7 @@ async def list_agreements(
     ``needs_relay`` once terminated with no enterprise taking over (接力帮扶); ``relayed`` once a
     relay agreement names it (``successor_agreement_id``). A relay names what it took over in
     ``relays_agreement_id``."""
-    region = scope(principal, filters)
+    region = scope(principal, filters.region)
     return paged(filters, await queries.agreements(runtime_of(request).engine, filters, region))
 
 
@@ -270,7 +252,7 @@ async def list_projects(
 ) -> dict[str, Any]:
     """Projects of villages in the region, in the order registered: budget, total invested so far,
     milestones reached of the total, and whether a milestone was reported overdue and is unmet."""
-    region = scope(principal, filters)
+    region = scope(principal, filters.region)
     return paged(filters, await queries.projects(runtime_of(request).engine, filters, region))
 
 
@@ -285,7 +267,7 @@ async def list_cooperatives(
 ) -> dict[str, Any]:
     """Cooperatives (农民专业合作社) of villages in the region, by name, with how many households and
     enterprises they are bound to (双绑) now."""
-    region = scope(principal, filters)
+    region = scope(principal, filters.region)
     return paged(filters, await queries.cooperatives(runtime_of(request).engine, filters, region))
 
 
@@ -300,5 +282,5 @@ async def list_bindings(
 ) -> dict[str, Any]:
     """Bindings of cooperatives whose village lies in the region, by start date. A binding is
     active until a ``binding_ended`` is recorded for it."""
-    region = scope(principal, filters)
+    region = scope(principal, filters.region)
     return paged(filters, await queries.bindings(runtime_of(request).engine, filters, region))

@@ -14,31 +14,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.events.catalogue.pairing import EnterpriseKind, Mode, Pathway, VillageCategory
+from shared.http.listing import Listing, Page
 
 # --- filters (query parameters) -------------------------------------------------------------
-
-
-class Listing(BaseModel):
-    """Paging and region scope, common to every list; unknown parameters are refused."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    page: int = Field(default=1, ge=1, le=100_000, description="1-based")
-    page_size: int = Field(default=20, ge=1, le=200)
-    region: str | None = Field(
-        default=None,
-        pattern=r"^\d{1,12}$",
-        description="A division-code prefix inside the caller's region (default: the caller's region)",
-    )
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
 
 
 class EnterpriseFilters(Listing):
@@ -253,12 +236,6 @@ _BINDINGS = _listing(
 
 
 # --- reads ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    total: int
 
 
 def contains(q: str | None) -> str | None:
