@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
@@ -80,3 +81,13 @@ def _upload_problem(kind: FileKind, detail: str) -> Problem:
         type_=PROBLEMS + f"{kind.rule}_upload",
         extra={"rule": f"{kind.rule}_upload"},
     )
+
+
+def multipart_body(
+    kind: FileKind, note: str = "", fields: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The OpenAPI request body of an upload (``openapi_extra``): the ``file`` and the form's fields."""
+    described = f".xlsx, or .csv in UTF-8; at most {kind.max_bytes // 2**20} MB{note}"
+    properties = {"file": {"type": "string", "format": "binary", "description": described}, **(fields or {})}
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}

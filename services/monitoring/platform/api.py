@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -20,7 +20,7 @@ from services.monitoring.platform.export import ExportRequest, csv_chunks, pages
 from services.monitoring.platform.handler import SurveyImport
 from services.monitoring.platform.layout import IMPORT_HEADERS
 from services.monitoring.platform.offload import warm_up
-from services.monitoring.platform.reader import XLSX_TYPE, FileProblem, Format, detect, read
+from services.monitoring.platform.reader import SURVEY, XLSX_TYPE, FileProblem, Format, detect, read
 from services.monitoring.platform.report import in_order
 from services.monitoring.platform.rows import RowsRead, Scope, read_rows
 from services.monitoring.platform.upload import MAX_BYTES, PROBLEMS, received
@@ -28,6 +28,7 @@ from shared.auth import Principal, Role, allow
 from shared.clock import china_date
 from shared.http.problems import Problem, problem_responses
 from shared.service import command_context, runtime_of
+from shared.tabular.upload import multipart_body
 
 router = APIRouter(tags=["provincial platform"])
 Importer = Annotated[Principal, Depends(allow(Role.platform, Role.county_officer))]
@@ -62,28 +63,13 @@ class SurveyImportReport(BaseModel):
     errors: list[RejectedRow]
 
 
-_MULTIPART_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": f".xlsx, or .csv in UTF-8; at most {MAX_BYTES // 2**20} MB",
-                        },
-                        "batch_id": {"type": "string", "description": "Or the query parameter"},
-                        "dry_run": {"type": "boolean", "description": "Or the query parameter"},
-                    },
-                }
-            }
-        },
-    }
-}
+_MULTIPART_BODY = multipart_body(
+    SURVEY,
+    fields={
+        "batch_id": {"type": "string", "description": "Or the query parameter"},
+        "dry_run": {"type": "boolean", "description": "Or the query parameter"},
+    },
+)
 
 
 @router.post(

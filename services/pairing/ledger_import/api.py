@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from services.pairing.ledger_import.handler import LedgerImport
 from services.pairing.ledger_import.layout import COLUMNS
 from services.pairing.ledger_import.plan import Counts, Plan
-from services.pairing.ledger_import.reader import XLSX_TYPE, FileProblem, Format, detect, read
+from services.pairing.ledger_import.reader import LEDGER, XLSX_TYPE, FileProblem, Format, detect, read
 from services.pairing.ledger_import.report import RowError, in_order
 from services.pairing.ledger_import.rows import RowsRead, Scope, read_rows
 from services.pairing.ledger_import.template import template
@@ -22,6 +22,7 @@ from services.pairing.ledger_import.upload import PROBLEMS, received_file
 from shared.auth import Principal, Role, allow
 from shared.http.problems import Problem
 from shared.service import command_context, runtime_of
+from shared.tabular.upload import multipart_body
 
 router = APIRouter(tags=["ledger import"])
 Importer = Annotated[Principal, Depends(allow(Role.federation_officer, Role.county_officer, Role.platform))]
@@ -61,26 +62,7 @@ class Imported(BaseModel):
     )
 
 
-_MULTIPART_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": ".xlsx, or .csv in UTF-8; at most 20 MB (docs/ledger-import.md)",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
+_MULTIPART_BODY = multipart_body(LEDGER, " (docs/ledger-import.md)")
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Not a readable multipart upload (problem details)"},
     403: {"description": "Role not allowed (problem details)"},
