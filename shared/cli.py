@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     token.set_defaults(run=_token)
 
     rebuild = commands.add_parser("rebuild", help="drop a projection and replay it from the stream")
-    rebuild.add_argument("projection", help="e.g. village-ledger")
+    rebuild.add_argument("projection", help="e.g. pairing-facts")
     rebuild.set_defaults(run=_rebuild)
 
     contract = commands.add_parser("contract", help="write docs/events.md and schemas/")

@@ -5,12 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.reporting.api import router
-from services.reporting.projections import VillageLedger
+from services.reporting.facts.monitoring import MonitoringFacts
+from services.reporting.facts.pairing import PairingFacts
 from shared.clock import Clock
 from shared.service import Consumes, create_app
 from shared.settings import Settings
 
-PROJECTIONS = {"village-ledger": Consumes("pairing", VillageLedger)}
+# Read models the reporting service projects, by the name `xingcun rebuild` takes.
+PROJECTIONS = {
+    "pairing-facts": Consumes("pairing", PairingFacts),
+    "monitoring-facts": Consumes("monitoring", MonitoringFacts),
+}
 
 
 def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from services.pairing.app import create as pairing_app
 from services.reporting.app import create as reporting_app
-from services.reporting.projections import VillageLedger
+from services.reporting.facts.pairing import PairingFacts
 from shared.auth import Role
 from shared.events.catalogue.pairing import (
     AgreementSigned,
@@ -95,7 +95,7 @@ async def test_unreadable_messages_are_dead_lettered_and_the_rest_applied(
         assert [row["stream_sequence"] for row in letters] == sequences
         not_json, not_envelope = letters
         for row, payload in zip(letters, garbage, strict=True):
-            assert row["consumer"] == VillageLedger.name
+            assert row["consumer"] == PairingFacts.name
             assert row["subject"] == subject
             assert row["payload"] == payload.decode()
             assert row["attempts"] == 1  # no retry can make these readable

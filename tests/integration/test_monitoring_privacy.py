@@ -35,8 +35,8 @@ from shared.events.subjects import stream_for
 from shared.eventstore.repository import rebuild
 from shared.runtime.rebuild import rebuild_projection
 from shared.settings import Settings
-from tests.integration.test_monitoring_workflow import START, Desk, noon_in_china
 from tests.support.apps import ServiceProcess, running, token, wait_until
+from tests.support.desk import START, Desk, noon_in_china
 from tests.support.monitoring import annual_survey, citizen_id, household_body, quarterly_survey
 
 COUNTY = "150602"

@@ -19,7 +19,7 @@ from services.pairing.commands import (
 )
 from services.pairing.domain import enterprise_id_for
 from services.reporting.app import create as reporting_app
-from services.reporting.projections import VillageLedger
+from services.reporting.facts.pairing import PairingFacts
 from shared.events.catalogue.pairing import AgreementSigned, VillageCategory, VillageRegistered
 from shared.events.envelope import Actor
 from shared.eventstore.context import CommandContext, wrap
@@ -101,7 +101,7 @@ async def test_rebuilt_ledger_equals_the_live_one(settings: Settings) -> None:
         rebuild_started = await scalar(r, "SELECT clock_timestamp()")
 
         # Rebuild beside the running service (its durable consumer stays subscribed).
-        assert await rebuild_projection("village-ledger", settings) == events
+        assert await rebuild_projection("pairing-facts", settings) == events
 
         rebuilt = await snapshot(r)
         assert rebuilt == live
@@ -120,7 +120,7 @@ async def test_rebuilt_ledger_equals_the_live_one(settings: Settings) -> None:
 
         # Writes during a rebuild: the live consumer and the replay share the work, once each.
         writing = asyncio.create_task(sign_villages(commands, range(8, 14)))
-        await rebuild_projection("village-ledger", settings)
+        await rebuild_projection("pairing-facts", settings)
         await writing
 
         async def all_there() -> bool:
@@ -131,7 +131,7 @@ async def test_rebuilt_ledger_equals_the_live_one(settings: Settings) -> None:
         after_writes = await snapshot(r)
         assert await scalar(r, "SELECT count(DISTINCT agreement_id) FROM ledger_agreements") == 70
         # ... and a further rebuild, with nothing moving, reproduces that model exactly.
-        await rebuild_projection("village-ledger", settings)
+        await rebuild_projection("pairing-facts", settings)
         assert await snapshot(r) == after_writes
         assert await scalar(r, "SELECT count(*) FROM dead_letters") == 0
 
@@ -165,7 +165,7 @@ async def test_a_redelivered_duplicate_changes_nothing(settings: Settings) -> No
             copies += 1
 
         async def copies_consumed() -> bool:
-            info = await r.js.consumer_info(stream, VillageLedger.name)
+            info = await r.js.consumer_info(stream, PairingFacts.name)
             return info.delivered.stream_seq >= events + copies and await consumer_idle(r, settings)
 
         await wait_until(copies_consumed, 10, "the copies delivered and acknowledged")
@@ -181,16 +181,16 @@ async def _agreements(runtime: Runtime, n: int) -> bool:
     return await scalar(runtime, "SELECT count(*) FROM ledger_agreements") == n
 
 
-class _HeldLedger(VillageLedger):
+class _HeldLedger(PairingFacts):
     """The village ledger, but each apply waits until the test lets it go on."""
 
     def __init__(self, entered: asyncio.Event, release: asyncio.Event) -> None:
         self.entered, self.release = entered, release
 
-    async def apply(self, conn: Any, envelope: Any, event: Any) -> None:
+    async def apply_many(self, conn: Any, events: Any) -> None:
         self.entered.set()
         await self.release.wait()
-        await super().apply(conn, envelope, event)
+        await super().apply_many(conn, events)
 
 
 def village_history(code: str, agreements: int) -> list[Delivery]:
@@ -219,7 +219,7 @@ async def test_a_reset_during_a_live_batch_does_not_deadlock(settings: Settings)
     rebuild resets the projection: both must complete (neither is chosen as a deadlock victim)."""
     async with service_database(settings, "reporting") as db:
         first, second, third = village_history(village_code(1), 2)
-        assert [o.ack for o in await Projector(db.engine, VillageLedger()).apply_batch([first, second])] == [
+        assert [o.ack for o in await Projector(db.engine, PairingFacts()).apply_batch([first, second])] == [
             True,
             True,
         ]
@@ -229,7 +229,7 @@ async def test_a_reset_during_a_live_batch_does_not_deadlock(settings: Settings)
         batch = asyncio.create_task(live.apply_batch([third]))
         await asyncio.wait_for(entered.wait(), 10)  # version 3 claimed, the ledger not written
 
-        resetting = asyncio.create_task(reset(Projector(db.engine, VillageLedger())))
+        resetting = asyncio.create_task(reset(Projector(db.engine, PairingFacts())))
         database = settings.database_name("reporting")
 
         async def reset_waits() -> bool:

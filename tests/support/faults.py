@@ -21,7 +21,7 @@ from tests.support.apps import wait_until
 from tests.support.infra import jetstream
 from tests.support.pairing import agreement_body, enterprise_body, village_body, village_code
 
-LEDGER_CONSUMER = "reporting-village-ledger"
+LEDGER_CONSUMER = "reporting-pairing-facts"
 
 
 @dataclass

@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.reporting.projections import VillageLedger
+from services.reporting.facts.pairing import PairingFacts
 from shared.db import migrate
 from shared.db.engine import create_engine, create_pool, ensure_database
 from shared.events.envelope import Envelope
@@ -130,5 +130,5 @@ async def scalar(runtime: Runtime, sql: str) -> Any:
 
 
 async def consumer_idle(runtime: Runtime, settings: Settings) -> bool:
-    info = await runtime.js.consumer_info(f"{settings.stream_prefix}PAIRING", VillageLedger.name)
+    info = await runtime.js.consumer_info(f"{settings.stream_prefix}PAIRING", PairingFacts.name)
     return info.num_pending == 0 and info.num_ack_pending == 0

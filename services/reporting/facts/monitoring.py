@@ -1,0 +1,348 @@
+"""The monitoring facts (``monitoring-facts``): each household's state after each of its events.
+
+- ``household_facts``: one row per household as its events left it (stage, category, risk types,
+  status, members and labourers), the state the next batch folds its events onto.
+- ``household_history``: one row per workflow or household event with the household's whole state
+  after it, its date (the step's own: ``flagged_on``, ``enrolled_on``, …) and when it was recorded.
+  A table "as of" a moment takes each household's last row recorded by then; durations between
+  steps and the counts of a period come from the same rows.
+- ``household_surveys``: every survey as recorded (a correction is a later row of the same period).
+
+A batch loads the state of its households in one query, folds the events in Python and writes
+in one statement per table. No personal field reaches these tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.clock import china_date
+from shared.events.catalogue.monitoring import (
+    AssistanceDelivered,
+    AssistancePlanned,
+    ContactAssigned,
+    FlagRejected,
+    FollowupRecorded,
+    HouseholdDeliberated,
+    HouseholdEnrolled,
+    HouseholdFlagged,
+    HouseholdMembersUpdated,
+    HouseholdRegistered,
+    HouseholdReviewed,
+    HouseholdSurveyed,
+    HouseholdVerified,
+    LabourAbility,
+    Member,
+    PersonalDataErased,
+    Procedure,
+    RiskEliminated,
+    RiskEliminationProposed,
+    RiskEliminationRejected,
+    Stage,
+)
+from shared.events.envelope import Envelope, EventData
+
+LABOUR = frozenset({LabourAbility.skilled, LabourAbility.ordinary, LabourAbility.weak})
+
+# The stage a verify / deliberate / review step leads to, by the procedure it belongs to.
+_STEP_STAGE: dict[tuple[type[EventData], Procedure], Stage] = {
+    (HouseholdVerified, Procedure.enrolment): Stage.verified,
+    (HouseholdDeliberated, Procedure.enrolment): Stage.deliberated,
+    (HouseholdReviewed, Procedure.enrolment): Stage.reviewed,
+    (HouseholdVerified, Procedure.elimination): Stage.elimination_verified,
+    (HouseholdDeliberated, Procedure.elimination): Stage.elimination_deliberated,
+    (HouseholdReviewed, Procedure.elimination): Stage.elimination_reviewed,
+}
+
+
+@dataclass(frozen=True)
+class HouseholdState:
+    household_id: uuid.UUID
+    village_code: str
+    status: str
+    members: int
+    labourers: int
+    registered_at: datetime
+    updated_at: datetime
+    version: int = 0
+    stage: str | None = None
+    category: str | None = None
+    risk_types: tuple[str, ...] = ()
+    flag_id: uuid.UUID | None = None
+    times_eliminated: int = 0
+    erased: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one event adds to a household's history besides its state after it."""
+
+    kind: str
+    on_date: date
+    source: str | None = None
+    urgent: bool = False
+    reflagged: bool = False
+    procedure: str | None = None
+    rejected_at_stage: str | None = None
+    measure: str | None = None
+    amount_yuan: Decimal | None = None
+    stable: bool | None = None
+
+
+def labourers(members: Sequence[Member]) -> int:
+    return sum(1 for m in members if m.labour in LABOUR)
+
+
+def fold(state: HouseholdState | None, envelope: Envelope, event: EventData) -> tuple[HouseholdState, Step]:
+    """The household's state after ``event``, and the step it records. Pure."""
+    at = envelope.recorded_at
+    if isinstance(event, HouseholdRegistered):
+        registered = HouseholdState(
+            household_id=event.household_id,
+            village_code=event.village_code,
+            status=event.status.value,
+            members=len(event.members),
+            labourers=labourers(event.members),
+            registered_at=at,
+            updated_at=at,
+            version=envelope.stream_version,
+        )
+        return registered, Step("registered", china_date(envelope.occurred_at))
+    if state is None:
+        raise LookupError(f"{envelope.stream_id}: {envelope.type} before the household's registration")
+    state = replace(state, version=envelope.stream_version, updated_at=at)
+    match event:
+        case HouseholdMembersUpdated():
+            after = replace(
+                state,
+                status=event.status.value,
+                members=len(event.members),
+                labourers=labourers(event.members),
+            )
+            return after, Step("members_updated", china_date(envelope.occurred_at))
+        case HouseholdFlagged():
+            after = replace(
+                state,
+                stage=Stage.flagged.value,
+                flag_id=event.flag_id,
+                risk_types=tuple(r.value for r in event.risk_types),
+                category=None if state.stage == Stage.eliminated.value else state.category,
+            )
+            step = Step(
+                "flagged",
+                event.flagged_on,
+                source=event.source.value,
+                urgent=event.urgent,
+                reflagged=event.reflagged,
+            )
+            return after, step
+        case HouseholdVerified() | HouseholdDeliberated() | HouseholdReviewed():
+            stage = _STEP_STAGE[(type(event), event.procedure)]
+            after = replace(state, stage=stage.value)
+            if (
+                isinstance(event, HouseholdVerified)
+                and event.procedure is Procedure.enrolment
+                and event.risk_types
+            ):
+                after = replace(after, risk_types=tuple(r.value for r in event.risk_types))
+            on = {
+                HouseholdVerified: "verified_on",
+                HouseholdDeliberated: "deliberated_on",
+                HouseholdReviewed: "reviewed_on",
+            }[type(event)]
+            kind = stage.value.removeprefix("elimination_")
+            return after, Step(kind, getattr(event, on), procedure=event.procedure.value)
+        case HouseholdEnrolled():
+            after = replace(
+                state,
+                stage=Stage.monitored.value,
+                category=event.category.value,
+                risk_types=tuple(r.value for r in event.risk_types),
+            )
+            return after, Step("enrolled", event.enrolled_on, procedure=Procedure.enrolment.value)
+        case FlagRejected():
+            back = Stage.eliminated.value if state.times_eliminated else None
+            after = replace(state, stage=back, flag_id=None, risk_types=())
+            return after, Step(
+                "flag_rejected", event.rejected_on, procedure="enrolment", rejected_at_stage=event.stage.value
+            )
+        case ContactAssigned():
+            return state, Step("contact_assigned", event.assigned_on)
+        case AssistancePlanned():
+            measures = ",".join(sorted({m.measure.value for m in event.measures}))
+            return state, Step("assistance_planned", event.planned_on, measure=measures)
+        case AssistanceDelivered():
+            step = Step(
+                "assistance_delivered",
+                event.delivered_on,
+                measure=event.measure.value,
+                amount_yuan=event.amount_yuan,
+            )
+            return state, step
+        case RiskEliminationProposed():
+            after = replace(state, stage=Stage.elimination_proposed.value)
+            return after, Step("elimination_proposed", event.proposed_on, procedure="elimination")
+        case RiskEliminationRejected():
+            after = replace(state, stage=Stage.monitored.value)
+            return after, Step(
+                "elimination_rejected",
+                event.rejected_on,
+                procedure="elimination",
+                rejected_at_stage=event.stage.value,
+            )
+        case RiskEliminated():
+            after = replace(
+                state,
+                stage=Stage.eliminated.value,
+                times_eliminated=state.times_eliminated + 1,
+                category=None,
+                flag_id=None,
+            )
+            return after, Step("eliminated", event.eliminated_on, procedure="elimination")
+        case FollowupRecorded():
+            return state, Step("followup", event.visited_on, stable=event.stable)
+        case PersonalDataErased():
+            return replace(state, erased=True), Step("erased", event.erased_on)
+    raise LookupError(f"monitoring facts do not fold {envelope.type}")
+
+
+_LOAD = text(
+    """
+    SELECT household_id, village_code, status, members, labourers, registered_at, updated_at, version,
+           stage, category, risk_types, flag_id, times_eliminated, erased
+    FROM household_facts WHERE household_id = ANY(:ids)
+    """
+)
+_SAVE = text(
+    """
+    INSERT INTO household_facts (household_id, village_code, status, members, labourers,
+        registered_at, updated_at, version, stage, category, risk_types, flag_id, times_eliminated, erased)
+    VALUES (:household_id, :village_code, :status, :members, :labourers, :registered_at, :updated_at,
+        :version, :stage, :category, :risk_types, :flag_id, :times_eliminated, :erased)
+    ON CONFLICT (household_id) DO UPDATE SET village_code = EXCLUDED.village_code,
+        status = EXCLUDED.status, members = EXCLUDED.members, labourers = EXCLUDED.labourers,
+        updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, stage = EXCLUDED.stage,
+        category = EXCLUDED.category, risk_types = EXCLUDED.risk_types, flag_id = EXCLUDED.flag_id,
+        times_eliminated = EXCLUDED.times_eliminated, erased = EXCLUDED.erased
+    """
+)
+_HISTORY = text(
+    """
+    INSERT INTO household_history (event_id, household_id, version, village_code, kind, on_date,
+        recorded_at, status, members, labourers, stage, category, risk_types, flag_id, source, urgent,
+        reflagged, procedure, rejected_at_stage, measure, amount_yuan, stable)
+    VALUES (:event_id, :household_id, :version, :village_code, :kind, :on_date, :recorded_at,
+        :status, :members, :labourers, :stage, :category, :risk_types, :flag_id, :source, :urgent,
+        :reflagged, :procedure, :rejected_at_stage, :measure, :amount_yuan, :stable)
+    """
+)
+_SURVEY = text(
+    """
+    INSERT INTO household_surveys (event_id, household_id, village_code, period, surveyed_on,
+        recorded_at, members, per_capita_income_yuan, rigid_expenses_yuan, medical_insured_all,
+        housing_safe, drinking_water_safe, children_of_compulsory_age, out_of_school, labourers, employed)
+    VALUES (:event_id, :household_id, :village_code, :period, :surveyed_on, :recorded_at, :members,
+        :per_capita_income_yuan, :rigid_expenses_yuan, :medical_insured_all, :housing_safe,
+        :drinking_water_safe, :children_of_compulsory_age, :out_of_school, :labourers, :employed)
+    """
+)
+
+
+def survey_row(envelope: Envelope, event: HouseholdSurveyed) -> dict[str, Any]:
+    q, a = event.quarterly, event.annual
+    return {
+        "event_id": envelope.event_id,
+        "household_id": event.household_id,
+        "village_code": envelope.region_code,
+        "period": event.period,
+        "surveyed_on": event.surveyed_on,
+        "recorded_at": envelope.recorded_at,
+        "members": q.members if q else None,
+        "per_capita_income_yuan": q.per_capita_net_income_yuan if q else None,
+        "rigid_expenses_yuan": q.expenses.total() if q else None,
+        "medical_insured_all": a.medical_insured_all if a else None,
+        "housing_safe": a.housing_safe if a else None,
+        "drinking_water_safe": a.drinking_water_safe if a else None,
+        "children_of_compulsory_age": a.children_of_compulsory_age if a else None,
+        "out_of_school": a.out_of_school if a else None,
+        "labourers": a.labourers if a else None,
+        "employed": a.employed if a else None,
+    }
+
+
+@dataclass
+class _Batch:
+    states: dict[uuid.UUID, HouseholdState] = field(default_factory=dict)
+    changed: set[uuid.UUID] = field(default_factory=set)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    surveys: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MonitoringFacts:
+    """Monitoring statistics, 双绑 coverage and stage times are computed from these rows."""
+
+    name = "reporting-monitoring-facts"
+    tables = ("household_facts", "household_history", "household_surveys")
+
+    def handles(self, event_type: str) -> bool:
+        return event_type.startswith("monitoring.")
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: EventData) -> None:
+        await self.apply_many(conn, [(envelope, event)])
+
+    async def apply_many(self, conn: AsyncConnection, events: Sequence[tuple[Envelope, EventData]]) -> None:
+        batch = _Batch()
+        ids = list({_household_id(e) for _, e in events if not isinstance(e, HouseholdRegistered)})
+        if ids:
+            for row in (await conn.execute(_LOAD, {"ids": ids})).mappings():
+                batch.states[row["household_id"]] = HouseholdState(
+                    **{**row, "risk_types": tuple(row["risk_types"])}
+                )
+        for envelope, event in events:
+            if isinstance(event, HouseholdSurveyed):
+                batch.surveys.append(survey_row(envelope, event))
+                continue
+            hid = _household_id(event)
+            state, step = fold(batch.states.get(hid), envelope, event)
+            batch.states[hid] = state
+            batch.changed.add(hid)
+            batch.history.append(_history_row(envelope, state, step))
+        if batch.changed:
+            await conn.execute(_SAVE, [_state_row(batch.states[h]) for h in batch.changed])
+        for statement, rows in ((_HISTORY, batch.history), (_SURVEY, batch.surveys)):
+            if rows:
+                await conn.execute(statement, rows)
+
+
+def _household_id(event: EventData) -> uuid.UUID:
+    return event.household_id  # type: ignore[attr-defined, no-any-return]
+
+
+def _state_row(state: HouseholdState) -> dict[str, Any]:
+    return {**asdict(state), "risk_types": list(state.risk_types)}
+
+
+def _history_row(envelope: Envelope, state: HouseholdState, step: Step) -> dict[str, Any]:
+    return {
+        **asdict(step),
+        "event_id": envelope.event_id,
+        "household_id": state.household_id,
+        "version": state.version,
+        "village_code": state.village_code,
+        "recorded_at": envelope.recorded_at,
+        "status": state.status,
+        "members": state.members,
+        "labourers": state.labourers,
+        "stage": state.stage,
+        "category": state.category,
+        "risk_types": list(state.risk_types),
+        "flag_id": state.flag_id,
+    }
