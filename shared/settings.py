@@ -50,6 +50,26 @@ class Settings(BaseSettings):
     contact_within_days: int = Field(default=15, ge=1, description="A contact is assigned within")
     elimination_months: int = Field(default=6, ge=3, description="Months above the line before elimination")
 
+    # Reporting. Supervision cards (红黄绿牌): a milestone overdue is yellow, overdue longer than
+    # card_red_overdue_days is red; investment behind the plan by more than card_investment_lag
+    # (a share) is yellow; a terminated agreement without a relay is yellow for
+    # card_relay_grace_days, then red. The cards are judged every card_check_interval_s.
+    card_red_overdue_days: int = Field(default=90, ge=1)
+    card_investment_lag: Decimal = Field(default=Decimal("0.3"), ge=0, le=1)
+    card_relay_grace_days: int = Field(default=0, ge=0)
+    card_check_interval_s: float = 300.0
+    # Days each step of the monitoring workflow should take at most (flag → verification, …), as
+    # JSON; the stage-time table counts the cases over them (a query can pass other deadlines).
+    stage_deadlines: dict[str, int] = Field(
+        default_factory=lambda: {
+            "verification": 7,
+            "deliberation": 7,
+            "township_review": 10,
+            "county_approval": 10,
+            "contact": 15,
+        }
+    )
+
     # Consumers: apply attempts before an event is moved to the dead letters.
     max_apply_attempts: int = 5
     consumer_batch_size: int = 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.reporting import tables_api
 from services.reporting.api import router
 from services.reporting.facts.monitoring import MonitoringFacts
 from services.reporting.facts.pairing import PairingFacts
@@ -21,7 +22,7 @@ PROJECTIONS = {
 def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     return create_app(
         "reporting",
-        routers=[router],
+        routers=[router, tables_api.router],
         consumes=list(PROJECTIONS.values()),
         settings=settings,
         clock=clock,

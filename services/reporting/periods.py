@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 PERIOD_PATTERN = r"^\d{4}H[12]$"
 _FORM = re.compile(PERIOD_PATTERN)
@@ -57,3 +57,17 @@ class HalfYear:
 
     def __str__(self) -> str:
         return self.name
+
+
+Closings = dict[tuple[str, str], datetime]  # (county code, period name) → the moment it closed
+
+
+def reporting_period(village_code: str, day: date, recorded_at: datetime, closings: Closings) -> HalfYear:
+    """The period a fact counts in: the half-year of its own date, unless that period was already
+    closed when the fact was recorded (a late entry or a correction); then the first period of
+    its county still open at that moment. A filed period is never rewritten."""
+    county = village_code[:6]
+    period = HalfYear.of(day)
+    while (closed := closings.get((county, period.name))) is not None and recorded_at > closed:
+        period = period.next()
+    return period

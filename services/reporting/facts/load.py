@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.reporting.facts.model import (
     Agreement,
     Binding,
+    CardState,
     Cooperative,
     Enterprise,
     Facts,
     Household,
     HouseholdStep,
+    IndicatorEntry,
     Investment,
     Milestone,
     Project,
@@ -120,6 +122,24 @@ _HOUSEHOLD_TOTALS = """
     FROM household_history WHERE village_code LIKE :region || '%' AND recorded_at <= :t
     GROUP BY household_id
 """
+_CARDS = """
+    SELECT DISTINCT ON (subject, subject_id) subject, subject_id, village_code, card, reasons,
+           judged_on AS since
+    FROM card_history WHERE village_code LIKE :region || '%' AND recorded_at <= :t
+    ORDER BY subject, subject_id, version DESC
+"""
+# Entries for the region itself or a region above it (a county's value is its townships' context).
+_INDICATORS = """
+    SELECT DISTINCT ON (region_code, indicator, year) region_code, indicator, year, baseline, target,
+           current, note
+    FROM indicator_entries
+    WHERE (region_code LIKE :region || '%' OR :region LIKE region_code || '%') AND recorded_at <= :t
+    ORDER BY region_code, indicator, year, recorded_at DESC, event_id DESC
+"""
+_CLOSINGS = """
+    SELECT county_code, period, closed_at FROM period_closings
+    WHERE (county_code LIKE :region || '%' OR :region LIKE county_code || '%') AND recorded_at <= :t
+"""
 
 
 async def _rows(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -179,6 +199,14 @@ async def load_facts(engine: AsyncEngine, region: str, as_of: datetime) -> Facts
                 for r in await _rows(conn, _STEPS, params)
             ),
             surveys=tuple(Survey(**r) for r in await _rows(conn, _SURVEYS, params)),
+            cards=tuple(
+                CardState(**{**r, "reasons": tuple(x["text"] for x in r["reasons"])})
+                for r in await _rows(conn, _CARDS, params)
+            ),
+            indicator_entries=tuple(IndicatorEntry(**r) for r in await _rows(conn, _INDICATORS, params)),
+            closings={
+                (r["county_code"], r["period"]): r["closed_at"] for r in await _rows(conn, _CLOSINGS, params)
+            },
         )
 
 

@@ -209,6 +209,31 @@ class Survey:
 
 
 @dataclass(frozen=True)
+class CardState:
+    """An agreement's or a project's supervision card (红黄绿牌) as last judged."""
+
+    subject: str  # agreement · project
+    subject_id: uuid.UUID
+    village_code: str
+    card: str  # green · yellow · red
+    reasons: tuple[str, ...]  # the reasons' texts (Chinese)
+    since: date  # judged_on of the change that gave it this card
+
+
+@dataclass(frozen=True)
+class IndicatorEntry:
+    """A value a county entered for an indicator (its last entry for the region and year)."""
+
+    region_code: str
+    indicator: str
+    year: int
+    baseline: Decimal | None
+    target: Decimal | None
+    current: Decimal | None
+    note: str | None
+
+
+@dataclass(frozen=True)
 class Facts:
     region: str  # the division-code prefix they cover ("" for everything)
     as_of: datetime  # what was recorded by then
@@ -222,5 +247,9 @@ class Facts:
     cooperatives: tuple[Cooperative, ...] = ()
     bindings: tuple[Binding, ...] = ()
     households: tuple[Household, ...] = ()
-    steps: tuple[HouseholdStep, ...] = field(default=())
+    steps: tuple[HouseholdStep, ...] = ()
     surveys: tuple[Survey, ...] = ()
+    cards: tuple[CardState, ...] = ()
+    indicator_entries: tuple[IndicatorEntry, ...] = ()
+    # Periods closed by then: (county code, period name) → when (services/reporting/periods.py).
+    closings: dict[tuple[str, str], datetime] = field(default_factory=dict)
