@@ -8,6 +8,7 @@ from services.reporting import tables_api
 from services.reporting.api import router
 from services.reporting.facts.monitoring import MonitoringFacts
 from services.reporting.facts.pairing import PairingFacts
+from services.reporting.facts.records import ReportingRecords
 from shared.clock import Clock
 from shared.service import Consumes, create_app
 from shared.settings import Settings
@@ -16,6 +17,7 @@ from shared.settings import Settings
 PROJECTIONS = {
     "pairing-facts": Consumes("pairing", PairingFacts),
     "monitoring-facts": Consumes("monitoring", MonitoringFacts),
+    "reporting-records": Consumes("reporting", ReportingRecords),
 }
 
 
