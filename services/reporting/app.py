@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reporting import tables_api
+from services.reporting import indicators_api, periods_api, tables_api
 from services.reporting.api import router
+from services.reporting.cards import api as cards_api
+from services.reporting.cards.judge import WORKERS as CARD_WORKERS
 from services.reporting.facts.monitoring import MonitoringFacts
 from services.reporting.facts.pairing import PairingFacts
 from services.reporting.facts.records import ReportingRecords
@@ -24,7 +26,14 @@ PROJECTIONS = {
 def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     return create_app(
         "reporting",
-        routers=[router, tables_api.router],
+        routers=[
+            router,
+            tables_api.router,
+            indicators_api.router,
+            periods_api.router,
+            cards_api.router,
+        ],
+        workers=CARD_WORKERS,
         consumes=list(PROJECTIONS.values()),
         settings=settings,
         clock=clock,

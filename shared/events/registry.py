@@ -16,6 +16,7 @@ class UnknownEventType(LookupError):
 
 
 _MODELS: dict[tuple[str, int], type[EventData]] = {}
+_LATEST: dict[str, int] = {}  # each type's highest registered version (decode runs per event)
 _UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
@@ -29,6 +30,7 @@ def event(type_name: str, schema_version: int = 1) -> Callable[[E], E]:
         cls.event_type = type_name
         cls.schema_version = schema_version
         _MODELS[key] = cls
+        _LATEST[type_name] = max(schema_version, _LATEST.get(type_name, 0))
         return cls
 
     return register
@@ -52,10 +54,10 @@ def model_for(type_name: str, schema_version: int) -> type[EventData]:
 
 
 def latest_version(type_name: str) -> int:
-    versions = [v for (t, v) in _MODELS if t == type_name]
-    if not versions:
-        raise UnknownEventType(f"no event model for {type_name}")
-    return max(versions)
+    try:
+        return _LATEST[type_name]
+    except KeyError:
+        raise UnknownEventType(f"no event model for {type_name}") from None
 
 
 def all_models() -> list[type[EventData]]:

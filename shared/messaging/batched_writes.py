@@ -32,3 +32,21 @@ async def execute_in_steps(conn: AsyncConnection, writes: Sequence[tuple[str, Wr
     for step_writes in steps:
         for statement, rows in step_writes.items():
             await conn.execute(statement, rows if len(rows) > 1 else rows[0])
+
+
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, in its transaction: for COPY and prepared
+    ``executemany`` on hot paths, where SQLAlchemy's per-row parameter handling costs more than
+    the database's own work."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def copy_rows(
+    conn: AsyncConnection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Append ``rows`` (tuples in ``columns`` order) to ``table`` with COPY, in ``conn``'s transaction."""
+    if rows:
+        await (await driver_connection(conn)).copy_records_to_table(
+            table, records=rows, columns=list(columns)
+        )

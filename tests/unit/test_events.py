@@ -201,6 +201,7 @@ def widget_models() -> Iterator[tuple[type[EventData], type[EventData]]]:
         for version in (1, 2):
             registry._MODELS.pop((TYPE, version), None)
             registry._UPCASTERS.pop((TYPE, version), None)
+        registry._LATEST.pop(TYPE, None)
 
 
 def test_upcaster_reads_an_old_shape_as_the_new_one(

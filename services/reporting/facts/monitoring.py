@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -49,6 +49,7 @@ from shared.events.catalogue.monitoring import (
     Stage,
 )
 from shared.events.envelope import Envelope, EventData
+from shared.messaging.batched_writes import copy_rows, driver_connection
 
 LABOUR = frozenset({LabourAbility.skilled, LabourAbility.ordinary, LabourAbility.weak})
 
@@ -221,69 +222,104 @@ _LOAD = text(
     FROM household_facts WHERE household_id = ANY(:ids)
     """
 )
-_SAVE = text(
-    """
-    INSERT INTO household_facts (household_id, village_code, status, members, labourers,
-        registered_at, updated_at, version, stage, category, risk_types, flag_id, times_eliminated, erased)
-    VALUES (:household_id, :village_code, :status, :members, :labourers, :registered_at, :updated_at,
-        :version, :stage, :category, :risk_types, :flag_id, :times_eliminated, :erased)
+_STATE_COLUMNS = (
+    "household_id",
+    "village_code",
+    "status",
+    "members",
+    "labourers",
+    "registered_at",
+    "updated_at",
+    "version",
+    "stage",
+    "category",
+    "risk_types",
+    "flag_id",
+    "times_eliminated",
+    "erased",
+)
+_SAVE = f"""
+    INSERT INTO household_facts ({", ".join(_STATE_COLUMNS)})
+    VALUES ({", ".join(f"${i}" for i in range(1, len(_STATE_COLUMNS) + 1))})
     ON CONFLICT (household_id) DO UPDATE SET village_code = EXCLUDED.village_code,
         status = EXCLUDED.status, members = EXCLUDED.members, labourers = EXCLUDED.labourers,
         updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, stage = EXCLUDED.stage,
         category = EXCLUDED.category, risk_types = EXCLUDED.risk_types, flag_id = EXCLUDED.flag_id,
         times_eliminated = EXCLUDED.times_eliminated, erased = EXCLUDED.erased
-    """
+"""
+HISTORY_COLUMNS = (
+    "event_id",
+    "household_id",
+    "version",
+    "village_code",
+    "kind",
+    "on_date",
+    "recorded_at",
+    "status",
+    "members",
+    "labourers",
+    "stage",
+    "category",
+    "risk_types",
+    "flag_id",
+    "source",
+    "urgent",
+    "reflagged",
+    "procedure",
+    "rejected_at_stage",
+    "measure",
+    "amount_yuan",
+    "stable",
 )
-_HISTORY = text(
-    """
-    INSERT INTO household_history (event_id, household_id, version, village_code, kind, on_date,
-        recorded_at, status, members, labourers, stage, category, risk_types, flag_id, source, urgent,
-        reflagged, procedure, rejected_at_stage, measure, amount_yuan, stable)
-    VALUES (:event_id, :household_id, :version, :village_code, :kind, :on_date, :recorded_at,
-        :status, :members, :labourers, :stage, :category, :risk_types, :flag_id, :source, :urgent,
-        :reflagged, :procedure, :rejected_at_stage, :measure, :amount_yuan, :stable)
-    """
-)
-_SURVEY = text(
-    """
-    INSERT INTO household_surveys (event_id, household_id, village_code, period, surveyed_on,
-        recorded_at, members, per_capita_income_yuan, rigid_expenses_yuan, medical_insured_all,
-        housing_safe, drinking_water_safe, children_of_compulsory_age, out_of_school, labourers, employed)
-    VALUES (:event_id, :household_id, :village_code, :period, :surveyed_on, :recorded_at, :members,
-        :per_capita_income_yuan, :rigid_expenses_yuan, :medical_insured_all, :housing_safe,
-        :drinking_water_safe, :children_of_compulsory_age, :out_of_school, :labourers, :employed)
-    """
+SURVEY_COLUMNS = (
+    "event_id",
+    "household_id",
+    "village_code",
+    "period",
+    "surveyed_on",
+    "recorded_at",
+    "members",
+    "per_capita_income_yuan",
+    "rigid_expenses_yuan",
+    "medical_insured_all",
+    "housing_safe",
+    "drinking_water_safe",
+    "children_of_compulsory_age",
+    "out_of_school",
+    "labourers",
+    "employed",
 )
 
 
-def survey_row(envelope: Envelope, event: HouseholdSurveyed) -> dict[str, Any]:
+def survey_row(envelope: Envelope, event: HouseholdSurveyed) -> tuple[Any, ...]:
+    """A ``household_surveys`` row, in ``SURVEY_COLUMNS`` order."""
     q, a = event.quarterly, event.annual
-    return {
-        "event_id": envelope.event_id,
-        "household_id": event.household_id,
-        "village_code": envelope.region_code,
-        "period": event.period,
-        "surveyed_on": event.surveyed_on,
-        "recorded_at": envelope.recorded_at,
-        "members": q.members if q else None,
-        "per_capita_income_yuan": q.per_capita_net_income_yuan if q else None,
-        "rigid_expenses_yuan": q.expenses.total() if q else None,
-        "medical_insured_all": a.medical_insured_all if a else None,
-        "housing_safe": a.housing_safe if a else None,
-        "drinking_water_safe": a.drinking_water_safe if a else None,
-        "children_of_compulsory_age": a.children_of_compulsory_age if a else None,
-        "out_of_school": a.out_of_school if a else None,
-        "labourers": a.labourers if a else None,
-        "employed": a.employed if a else None,
-    }
+    return (
+        envelope.event_id,
+        event.household_id,
+        envelope.region_code,
+        event.period,
+        event.surveyed_on,
+        envelope.recorded_at,
+        q.members if q else None,
+        q.per_capita_net_income_yuan if q else None,
+        q.expenses.total() if q else None,
+        a.medical_insured_all if a else None,
+        a.housing_safe if a else None,
+        a.drinking_water_safe if a else None,
+        a.children_of_compulsory_age if a else None,
+        a.out_of_school if a else None,
+        a.labourers if a else None,
+        a.employed if a else None,
+    )
 
 
 @dataclass
 class _Batch:
     states: dict[uuid.UUID, HouseholdState] = field(default_factory=dict)
     changed: set[uuid.UUID] = field(default_factory=set)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    surveys: list[dict[str, Any]] = field(default_factory=list)
+    history: list[tuple[Any, ...]] = field(default_factory=list)
+    surveys: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class MonitoringFacts:
@@ -316,33 +352,59 @@ class MonitoringFacts:
             batch.changed.add(hid)
             batch.history.append(_history_row(envelope, state, step))
         if batch.changed:
-            await conn.execute(_SAVE, [_state_row(batch.states[h]) for h in batch.changed])
-        for statement, rows in ((_HISTORY, batch.history), (_SURVEY, batch.surveys)):
-            if rows:
-                await conn.execute(statement, rows)
+            raw = await driver_connection(conn)
+            await raw.executemany(_SAVE, [_state_row(batch.states[h]) for h in batch.changed])
+        # Append-only rows keyed by their event: COPY, the cheapest way in.
+        await copy_rows(conn, "household_history", HISTORY_COLUMNS, batch.history)
+        await copy_rows(conn, "household_surveys", SURVEY_COLUMNS, batch.surveys)
 
 
 def _household_id(event: EventData) -> uuid.UUID:
     return event.household_id  # type: ignore[attr-defined, no-any-return]
 
 
-def _state_row(state: HouseholdState) -> dict[str, Any]:
-    return {**asdict(state), "risk_types": list(state.risk_types)}
+def _state_row(s: HouseholdState) -> tuple[Any, ...]:
+    return (
+        s.household_id,
+        s.village_code,
+        s.status,
+        s.members,
+        s.labourers,
+        s.registered_at,
+        s.updated_at,
+        s.version,
+        s.stage,
+        s.category,
+        list(s.risk_types),
+        s.flag_id,
+        s.times_eliminated,
+        s.erased,
+    )
 
 
-def _history_row(envelope: Envelope, state: HouseholdState, step: Step) -> dict[str, Any]:
-    return {
-        **asdict(step),
-        "event_id": envelope.event_id,
-        "household_id": state.household_id,
-        "version": state.version,
-        "village_code": state.village_code,
-        "recorded_at": envelope.recorded_at,
-        "status": state.status,
-        "members": state.members,
-        "labourers": state.labourers,
-        "stage": state.stage,
-        "category": state.category,
-        "risk_types": list(state.risk_types),
-        "flag_id": state.flag_id,
-    }
+def _history_row(envelope: Envelope, state: HouseholdState, step: Step) -> tuple[Any, ...]:
+    """A ``household_history`` row, in ``HISTORY_COLUMNS`` order."""
+    return (
+        envelope.event_id,
+        state.household_id,
+        state.version,
+        state.village_code,
+        step.kind,
+        step.on_date,
+        envelope.recorded_at,
+        state.status,
+        state.members,
+        state.labourers,
+        state.stage,
+        state.category,
+        list(state.risk_types),
+        state.flag_id,
+        step.source,
+        step.urgent,
+        step.reflagged,
+        step.procedure,
+        step.rejected_at_stage,
+        step.measure,
+        step.amount_yuan,
+        step.stable,
+    )

@@ -6,10 +6,12 @@ The API answers a ``Table`` as JSON; the same value becomes a CSV file or an XLS
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 
@@ -39,14 +41,37 @@ class Table:
     notes: tuple[str, ...] = field(default=())  # how a figure is defined, shown under the table
 
     def as_json(self) -> dict[str, Any]:
+        """Plain JSON values: money and percentages as decimal strings (never floats), dates ISO."""
         return {
             "name": self.name,
             "title": self.title,
             "columns": [{"key": c.key, "header": c.header, "kind": c.kind.value} for c in self.columns],
-            "rows": [dict(r) for r in self.rows],
-            "totals": dict(self.totals) if self.totals is not None else None,
+            "rows": [plain(r) for r in self.rows],
+            "totals": plain(self.totals) if self.totals is not None else None,
             "notes": list(self.notes),
         }
+
+
+def plain(value: Any) -> Any:
+    """``value`` in JSON's own types, the same way every time (a filed table is hashed in this form)."""
+    match value:
+        case bool() | int() | str() | None:
+            return value
+        case Decimal():
+            return str(value)
+        case datetime() | date():
+            return value.isoformat()
+        case uuid.UUID():
+            return str(value)
+        case Enum():
+            return plain(value.value)
+        case float():
+            raise TypeError("a table holds no floats (money is Decimal)")
+        case Mapping():
+            return {str(k): plain(v) for k, v in value.items()}
+        case list() | tuple():
+            return [plain(v) for v in value]
+    raise TypeError(f"a table cannot hold a {type(value).__name__}")
 
 
 TOTAL_LABEL = "合计"

@@ -34,7 +34,7 @@ class CardReason(BaseModel):
 
     code: str = Field(
         description="`milestone_overdue`, `milestone_overdue_long`, `investment_behind_plan`, "
-        "`needs_relay`, `needs_relay_long`"
+        "`needs_relay`, `needs_relay_long`, `relayed` (green: handed over)"
     )
     card: Card
     text: str = Field(description="In Chinese, for the officer who reads the card")
@@ -50,7 +50,9 @@ class SupervisionCardChanged(EventData):
     village_code: str
     card: Card
     previous: Card | None = Field(description="None for the first card of the subject")
-    reasons: list[CardReason] = Field(description="Empty when the card is green")
+    reasons: list[CardReason] = Field(
+        description="Why; empty when green, except `relayed` for an agreement another has taken over"
+    )
     judged_on: date = Field(description="The China date the rules were applied on")
 
 
