@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reporting import indicators_api, periods_api, tables_api
+from services.reporting import export_api, indicators_api, periods_api, tables_api
 from services.reporting.api import router
 from services.reporting.cards import api as cards_api
 from services.reporting.cards.judge import WORKERS as CARD_WORKERS
+from services.reporting.dashboard import api as dashboard_api
 from services.reporting.facts.monitoring import MonitoringFacts
 from services.reporting.facts.pairing import PairingFacts
 from services.reporting.facts.records import ReportingRecords
@@ -32,6 +33,8 @@ def create(settings: Settings | None = None, clock: Clock | None = None) -> Fast
             indicators_api.router,
             periods_api.router,
             cards_api.router,
+            export_api.router,
+            dashboard_api.router,
         ],
         workers=CARD_WORKERS,
         consumes=list(PROJECTIONS.values()),

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.events.envelope import Envelope, EventData
-from shared.events.registry import decode
+from shared.events.registry import decode, latest_version
 from shared.messaging.checkpoints import (
     DeadLetter,
     advance,
@@ -67,6 +67,10 @@ class Outcome:
     @property
     def ack(self) -> bool:
         return self.retry_after is None
+
+
+class RawEvent(dict[str, Any]):
+    """An event's ``data`` as stored (JSON values), for a projection's ``raw_types``."""
 
 
 class PoisonEvent(Exception):
@@ -176,10 +180,19 @@ class Projector:
         if event is not None:
             await self.projection.apply(conn, envelope, event)
 
-    def _decoded(self, envelope: Envelope) -> EventData | None:
-        """The event, when the projection handles its type."""
+    def _decoded(self, envelope: Envelope) -> EventData | RawEvent | None:
+        """The event, when the projection handles its type.
+
+        A projection may name types it reads straight from the envelope's ``data`` (``raw_types``,
+        for the few types that make most of a stream): their model's validation is most of what
+        such an event costs, and the producing service validated it when it was stored. Only the
+        latest schema version is passed raw; an older one is upcast and validated as usual."""
         if not self.projection.handles(envelope.type):
             return None
+        if envelope.type in getattr(
+            self.projection, "raw_types", ()
+        ) and envelope.schema_version == latest_version(envelope.type):
+            return RawEvent(envelope.data)
         try:
             return decode(envelope)
         except (ValidationError, LookupError) as exc:

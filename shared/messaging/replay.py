@@ -7,19 +7,19 @@ whichever of the two delivers it first, and the live one waits for the replay to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from sqlalchemy import text
 
 from shared.events.subjects import StreamSpec
 from shared.messaging.projector import Delivery, Projector
+from shared.messaging.stream_reader import read_stream
 
 log = logging.getLogger(__name__)
 _PATIENCE_STEP_S = 0.05
-_SILENCE_S = 30.0
 
 
 async def reset(projector: Projector) -> None:
@@ -43,52 +43,24 @@ async def rebuild(
     subject: str | None = None,
     batch_size: int = 1000,
 ) -> int:
-    """Reset the projection and replay the stream up to its last event now; return events read.
+    """Reset the projection and replay the stream as it stands now; return events read.
 
-    An ordered consumer delivers to a callback that gathers batches; one batch is applied while
-    the next is gathered. When two batches wait, the callback waits too: nats-py answers the
-    server's flow control only as its queue drains, so the server holds back the rest and memory
-    stays bounded whatever the stream's length.
-    """
+    The next chunk is read while one is applied (``stream_reader``: memory stays bounded
+    whatever the stream's length)."""
     await reset(projector)
-    last = (await js.stream_info(spec.name)).state.last_seq
-    if last == 0:
-        return 0
-    batches: asyncio.Queue[list[Delivery] | None] = asyncio.Queue(maxsize=2)
-    gathered: list[Delivery] = []
-    read = 0
-
-    async def on_message(msg: Msg) -> None:
-        nonlocal gathered, read
-        seq = msg.metadata.sequence.stream
-        if read and seq > last:  # published after the rebuild began: the live consumer has it
-            return
-        read += 1
-        gathered.append(Delivery(msg.subject, msg.data, seq, attempt=1))
-        done = seq >= last or msg.metadata.num_pending == 0
-        if len(gathered) >= batch_size or done:
-            batch, gathered = gathered, []
-            await batches.put(batch)
-            if done:
-                await batches.put(None)
-
-    sub = await js.subscribe(
-        subject or spec.subjects[0], stream=spec.name, ordered_consumer=True, cb=on_message
-    )
-    waiting: list[Delivery] = []
+    chunks = read_stream(js, spec.name, subject or spec.subjects[0], batch=batch_size)
+    read, waiting = 0, []
+    pending = asyncio.ensure_future(anext(chunks, None))
     try:
-        while True:
-            try:
-                batch = await asyncio.wait_for(batches.get(), timeout=_SILENCE_S)
-            except TimeoutError as exc:
-                raise TimeoutError(
-                    f"replay of {spec.name}: no event for {_SILENCE_S} s after {read}"
-                ) from exc
-            if batch is None:
-                break
-            waiting = await _apply(projector, [*waiting, *batch])
+        while (chunk := await pending) is not None:
+            pending = asyncio.ensure_future(anext(chunks, None))
+            read += len(chunk)
+            waiting = await _apply(projector, [*waiting, *chunk])
     finally:
-        await sub.unsubscribe()
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await pending
+        await chunks.aclose()
     # The live consumer may still be committing a predecessor: give it a moment, then
     # dead-letter what still waits, with the reason.
     waiting = await _apply(projector, waiting, patience_s=5.0)

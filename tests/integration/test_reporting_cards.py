@@ -12,11 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
 from services.pairing.app import create as pairing_app
 from services.reporting.app import create as reporting_app
-from services.reporting.cards import api as cards_api
 from services.reporting.cards.changes import card_stream
 from services.reporting.cards.judge import JUDGE, judge_cards, publish
 from services.reporting.cards.rules import Judgement, term_end
@@ -35,13 +33,6 @@ from tests.support.pairing import COUNTY, village_code
 from tests.support.projects import VILLAGE, pair, project_body, tranche
 
 CHANGED = "reporting.supervision_card_changed"
-
-
-def with_cards(app: FastAPI) -> FastAPI:
-    # Until services/reporting/app.py includes the router itself.
-    if not any(getattr(r, "path", None) == "/cards/check" for r in app.routes):
-        app.include_router(cards_api.router)
-    return app
 
 
 async def facts_when(runtime: Runtime, ready: Callable[[Facts], bool], what: str) -> Facts:
@@ -82,7 +73,7 @@ async def test_cards_follow_milestones_investment_termination_and_relay(settings
     clock = FixedClock(noon_in_china(START))
     officer = token(settings, Role.federation_officer, COUNTY)
     county = token(settings, Role.county_officer, COUNTY)
-    pairing, reporting = pairing_app(settings, clock), with_cards(reporting_app(settings, clock))
+    pairing, reporting = pairing_app(settings, clock), reporting_app(settings, clock)
     async with running(pairing) as pclient, running(reporting) as rclient:
         runtime: Runtime = reporting.state.runtime
         paired = await pair(pclient, officer)

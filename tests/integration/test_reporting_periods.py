@@ -10,11 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.pairing.app import create as pairing_app
-from services.reporting import periods_api
 from services.reporting.app import create as reporting_app
 from services.reporting.facts.load import load_facts
 from services.reporting.facts.model import Facts
@@ -61,13 +59,6 @@ def invested_table() -> Iterator[str]:
         TABLES.pop(INVESTED, None)
 
 
-def with_periods(app: FastAPI) -> FastAPI:
-    """The reporting app with the periods API (until services/reporting/app.py includes it)."""
-    if not any(getattr(route, "path", None) == "/periods" for route in app.routes):
-        app.include_router(periods_api.router)
-    return app
-
-
 def in_period_column(filed: list[dict[str, Any]], name: str) -> list[Decimal]:
     """The 本期完成投资 of every row of the real progress or statistics table."""
     (found,) = [t for t in filed if t["name"] == name]
@@ -83,7 +74,7 @@ async def test_closing_a_period_files_its_tables_once(settings: Settings, invest
     clock = FixedClock(noon_in_china(START))
     federation = token(settings, Role.federation_officer, COUNTY)
     county = token(settings, Role.county_officer, COUNTY)
-    pairing, reporting = pairing_app(settings, clock), with_periods(reporting_app(settings, clock))
+    pairing, reporting = pairing_app(settings, clock), reporting_app(settings, clock)
     async with running(pairing) as pclient, running(reporting) as client:
         runtime = reporting.state.runtime
 

@@ -50,6 +50,7 @@ from shared.events.catalogue.monitoring import (
 )
 from shared.events.envelope import Envelope, EventData
 from shared.messaging.batched_writes import copy_rows, driver_connection
+from shared.messaging.projector import RawEvent
 
 LABOUR = frozenset({LabourAbility.skilled, LabourAbility.ordinary, LabourAbility.weak})
 
@@ -314,6 +315,33 @@ def survey_row(envelope: Envelope, event: HouseholdSurveyed) -> tuple[Any, ...]:
     )
 
 
+def raw_survey_row(envelope: Envelope, data: RawEvent) -> tuple[Any, ...]:
+    """``survey_row`` of a survey read straight from its stored data (the hot path of a rebuild:
+    surveys are most of a monitoring stream). Equal to ``survey_row`` of the decoded event."""
+    q, a = data.get("quarterly"), data.get("annual")
+    expenses = None
+    if q is not None:
+        expenses = sum((Decimal(v) for v in (q.get("expenses") or {}).values()), start=Decimal(0))
+    return (
+        envelope.event_id,
+        uuid.UUID(data["household_id"]),
+        envelope.region_code,
+        data["period"],
+        date.fromisoformat(data["surveyed_on"]),
+        envelope.recorded_at,
+        q["members"] if q else None,
+        Decimal(q["per_capita_net_income_yuan"]) if q else None,
+        expenses,
+        a["medical_insured_all"] if a else None,
+        a["housing_safe"] if a else None,
+        a["drinking_water_safe"] if a else None,
+        a.get("children_of_compulsory_age", 0) if a else None,
+        a.get("out_of_school", 0) if a else None,
+        a.get("labourers", 0) if a else None,
+        a.get("employed", 0) if a else None,
+    )
+
+
 @dataclass
 class _Batch:
     states: dict[uuid.UUID, HouseholdState] = field(default_factory=dict)
@@ -326,6 +354,7 @@ class MonitoringFacts:
     """Monitoring statistics, 双绑 coverage and stage times are computed from these rows."""
 
     name = "reporting-monitoring-facts"
+    raw_types = frozenset({HouseholdSurveyed.event_type})  # see Projector._decoded
     tables = ("household_facts", "household_history", "household_surveys")
 
     def handles(self, event_type: str) -> bool:
@@ -336,13 +365,22 @@ class MonitoringFacts:
 
     async def apply_many(self, conn: AsyncConnection, events: Sequence[tuple[Envelope, EventData]]) -> None:
         batch = _Batch()
-        ids = list({_household_id(e) for _, e in events if not isinstance(e, HouseholdRegistered)})
+        ids = list(
+            {
+                _household_id(e)
+                for _, e in events
+                if not isinstance(e, HouseholdRegistered | HouseholdSurveyed | RawEvent)
+            }
+        )
         if ids:
             for row in (await conn.execute(_LOAD, {"ids": ids})).mappings():
                 batch.states[row["household_id"]] = HouseholdState(
                     **{**row, "risk_types": tuple(row["risk_types"])}
                 )
         for envelope, event in events:
+            if isinstance(event, RawEvent):
+                batch.surveys.append(raw_survey_row(envelope, event))
+                continue
             if isinstance(event, HouseholdSurveyed):
                 batch.surveys.append(survey_row(envelope, event))
                 continue
