@@ -6,8 +6,11 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The steps of the monitoring workflow whose time the reporting service measures.
+STAGE_STEPS = ("verification", "deliberation", "township_review", "county_approval", "contact")
 
 ServiceName = Literal["pairing", "monitoring", "reporting", "notification"]
 SERVICES: tuple[ServiceName, ...] = ("pairing", "monitoring", "reporting", "notification")
@@ -59,7 +62,8 @@ class Settings(BaseSettings):
     card_relay_grace_days: int = Field(default=0, ge=0)
     card_check_interval_s: float = 300.0
     # Days each step of the monitoring workflow should take at most (flag → verification, …), as
-    # JSON; the stage-time table counts the cases over them (a query can pass other deadlines).
+    # JSON with the keys of STAGE_STEPS; the stage-time table counts the cases over them (a query
+    # may set others: GET /tables/stage-times?deadlines=verification=5).
     stage_deadlines: dict[str, int] = Field(
         default_factory=lambda: {
             "verification": 7,
@@ -82,6 +86,14 @@ class Settings(BaseSettings):
     # Relay: rows per publish batch and how long to wait for JetStream's acks.
     relay_batch_size: int = 500
     relay_ack_timeout: float = 5.0
+
+    @field_validator("stage_deadlines")
+    @classmethod
+    def _known_steps(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(STAGE_STEPS))
+        if unknown:
+            raise ValueError(f"unknown steps {unknown}; the steps are {list(STAGE_STEPS)}")
+        return value
 
     @property
     def county_codes(self) -> frozenset[str]:

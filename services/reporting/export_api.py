@@ -43,9 +43,16 @@ class ExportQuery(BaseModel):
         default=None, description="As in GET /tables/{name}: a date (end of that day, China time) or a moment"
     )
     period: str | None = Field(default=None, pattern=PERIOD_PATTERN, description="e.g. 2026H1")
+    deadlines: str | None = Field(
+        default=None,
+        pattern=tables_api.DEADLINES_PATTERN,
+        description="As in GET /tables/{name}: stage deadlines over the configured ones",
+    )
 
     def table_query(self) -> tables_api.TableQuery:
-        return tables_api.TableQuery(region=self.region, as_of=self.as_of, period=self.period)
+        return tables_api.TableQuery(
+            region=self.region, as_of=self.as_of, period=self.period, deadlines=self.deadlines
+        )
 
 
 class ReportQuery(ExportQuery):
@@ -126,7 +133,7 @@ def _known(names: list[str]) -> None:
 
 async def _facts(request: Request, principal: Principal, query: ExportQuery) -> tuple[Facts, Options]:
     facts = await tables_api.facts_for(request, principal, query.table_query())
-    return facts, tables_api.options_for(request, facts, query.period)
+    return facts, tables_api.options_for(request, facts, query.period, query.deadlines)
 
 
 def _file(

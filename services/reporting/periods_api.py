@@ -10,6 +10,7 @@ transaction, so an event never names a filing that is not there, nor a filing ex
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from datetime import date, datetime
@@ -30,9 +31,9 @@ from shared.events.catalogue.reporting import PeriodClosed
 from shared.eventstore.context import wrap
 from shared.eventstore.store import ConcurrencyConflict
 from shared.http.listing import Listing, Paged, scope
-from shared.http.problems import problem_responses
+from shared.http.problems import Problem, problem_responses
 from shared.ids import uuid7
-from shared.service import command_context, runtime_of
+from shared.service import Runtime, command_context, runtime_of
 from shared.settings import Settings
 
 router = APIRouter(tags=["periods"])
@@ -66,6 +67,10 @@ class Closings(Paged):
 
 
 class Filing(Closing):
+    matches_event: bool | None = Field(
+        description="The stored content hashes to the `tables` of `reporting.period_closed` "
+        "(None while the event is not yet projected)"
+    )
     filed: list[dict[str, Any]] = Field(
         description="The tables as filed. A table's SHA-256 is that of its canonical JSON: keys "
         "sorted, no spaces, UTF-8 (services/reporting/filing.py)"
@@ -128,6 +133,7 @@ _FILE = (
             403: "Not a county officer, or the county lies outside the token's region",
             409: "The period is already closed (period_closed_once)",
             422: "A malformed county or period, or a period not started yet (period_started)",
+            503: "The projections are still taking in events: close again shortly",
         }
     ),
 )
@@ -147,6 +153,9 @@ async def close_period(
     history = await runtime.store.load(stream)
     if history:
         raise _already_closed(county_code, half, history[0].data.get("closed_at"))
+    # What was recorded before the closing must be in the filing: a fact the projections take in
+    # later would count in neither period (it was recorded before the period closed).
+    await caught_up(runtime)
     facts = await load_facts(runtime.engine, county_code, ctx.now)
     filed = filing(build_all(facts, _options(runtime.settings, half), filed_only=True))
     filing_id = uuid7()
@@ -168,6 +177,30 @@ async def close_period(
     except ConcurrencyConflict:
         raise _already_closed(county_code, half) from None
     return closing(county_code, half, ctx.now, filing_id, event.tables)
+
+
+CATCH_UP_S = 10.0
+
+
+async def caught_up(runtime: Runtime) -> None:
+    """Wait until every projection has taken in what its stream holds (503 after CATCH_UP_S).
+    An event its producer committed but has not yet published (a relay's few milliseconds) is
+    not seen: such a fact counts in the next period."""
+    deadline = asyncio.get_running_loop().time() + CATCH_UP_S
+    while True:
+        behind = 0
+        for consumer in runtime.consumers:
+            info = await runtime.js.consumer_info(consumer.spec.name, consumer.name)
+            behind += info.num_pending + info.num_ack_pending
+        if not behind:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise Problem(
+                503,
+                "Reporting is catching up",
+                f"{behind} events are still to be taken in; close the period again in a minute",
+            )
+        await asyncio.sleep(0.1)
 
 
 # A county's closings are shown to the regions inside it too (a township sees that its county
@@ -206,9 +239,11 @@ async def list_closings(
     return Closings(items=items, page=query.page, page_size=query.page_size, total=total)
 
 
-_FILED = (
-    "SELECT filing_id, closed_at, tables FROM period_filings WHERE county_code = :county AND period = :period"
-)
+_FILED = """
+    SELECT f.filing_id, f.closed_at, f.tables, c.tables AS published
+    FROM period_filings f LEFT JOIN period_closings c USING (filing_id)
+    WHERE f.county_code = :county AND f.period = :period
+"""
 
 
 async def _filed(request: Request, principal: Principal, county_code: str, half: HalfYear) -> Filing:
@@ -222,8 +257,10 @@ async def _filed(request: Request, principal: Principal, county_code: str, half:
     if row is None:
         raise NotFound("period_closed", f"{county_code} has not closed {half.name}", "period")
     filed: list[dict[str, Any]] = row["tables"]
-    head = closing(county_code, half, row["closed_at"], row["filing_id"], digests(filed))
-    return Filing(**head.model_dump(), filed=filed)
+    published = row["published"]  # the hashes the event carried, as projected
+    head = closing(county_code, half, row["closed_at"], row["filing_id"], published or digests(filed))
+    matches = None if published is None else digests(filed) == published
+    return Filing(**head.model_dump(), filed=filed, matches_event=matches)
 
 
 @router.get(

@@ -16,11 +16,14 @@ from services.reporting.tables.registry import TABLES, Options
 from services.reporting.tables.table import Table
 from shared.auth import Principal, authenticate
 from shared.clock import CHINA
+from shared.domain import InvalidInput
 from shared.http.listing import Listing, scope
 from shared.http.problems import Problem
 from shared.service import runtime_of
+from shared.settings import STAGE_STEPS
 
 router = APIRouter(tags=["tables"])
+DEADLINES_PATTERN = r"^[a-z_]+=\d{1,4}(,[a-z_]+=\d{1,4})*$"
 
 
 class TableQuery(Listing):
@@ -35,6 +38,12 @@ class TableQuery(Listing):
         description="The half-year of the in-period figures, e.g. 2026H1",
     )
     page_size: int = Field(default=200, ge=1, le=5000)
+    deadlines: str | None = Field(
+        default=None,
+        pattern=DEADLINES_PATTERN,
+        description="Stage deadlines in days over the configured ones (XINGCUN_STAGE_DEADLINES), e.g. "
+        "`verification=5,contact=10`: a deadline set today applies to past cases too",
+    )
 
 
 def moment(as_of: date | datetime | None, now: datetime) -> datetime:
@@ -52,10 +61,25 @@ async def facts_for(request: Request, principal: Principal, query: TableQuery) -
     return await load_facts(runtime.engine, region, moment(query.as_of, runtime.clock.now()))
 
 
-def options_for(request: Request, facts: Facts, period: str | None) -> Options:
+def options_for(request: Request, facts: Facts, period: str | None, deadlines: str | None = None) -> Options:
     settings = runtime_of(request).settings
     chosen = HalfYear.parse(period) if period else HalfYear.of(facts.today)
-    return Options(period=chosen, stage_deadlines=settings.stage_deadlines)
+    return Options(period=chosen, stage_deadlines={**settings.stage_deadlines, **stage_deadlines(deadlines)})
+
+
+def stage_deadlines(given: str | None) -> dict[str, int]:
+    """``verification=5,contact=10`` as days by step; an unknown step is refused (422)."""
+    if not given:
+        return {}
+    days = {step: int(n) for step, n in (pair.split("=") for pair in given.split(","))}
+    unknown = sorted(set(days) - set(STAGE_STEPS))
+    if unknown:
+        raise InvalidInput(
+            "known_stage_steps",
+            f"no step {', '.join(unknown)}; the steps are {', '.join(STAGE_STEPS)}",
+            "deadlines",
+        )
+    return days
 
 
 def build(name: str, facts: Facts, options: Options) -> Table:
@@ -82,7 +106,7 @@ async def get_table(
     if name not in TABLES:
         raise Problem(404, "No such table", f"no table {name!r}; GET /tables lists them")
     facts = await facts_for(request, principal, query)
-    options = options_for(request, facts, query.period)
+    options = options_for(request, facts, query.period, query.deadlines)
     body = build(name, facts, options).as_json()
     rows = body["rows"]
     body.update(

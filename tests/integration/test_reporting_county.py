@@ -811,6 +811,18 @@ async def test_every_table_matches_the_facts_entered(make_settings: Callable[...
         assert sources["waste_treatment_rate"] == f"填报（{COUNTY}）"
         assert sources["return_to_poverty_rate"] == "系统计算"
 
+        # Deadlines set today apply to past cases: every step allowed a single day.
+        tight = {step: 1 for step in c.settings.stage_deadlines}
+        rows, totals = stage_times(View(ledger, now, "2026H2"), tight)
+        table = await c.table("stage-times", deadlines=",".join(f"{s}=1" for s in tight))
+        same_rows(parsed(table)[0], rows, "stage-times with a query's deadlines")
+        same(parsed(table)[1], totals, "stage-times totals with a query's deadlines")
+        assert totals["over_deadline"] > 0
+        unknown = await c.reporting.get(
+            "/tables/stage-times", params={"deadlines": "visit=3"}, headers=c.tokens[Role.viewer]
+        )
+        assert unknown.status_code == 422 and unknown.json()["rule"] == "known_stage_steps"
+
         # One township: its own rows only, the same figures.
         township = await c.table("village-ledger", region=T1)
         rows, _ = village_ledger(View(ledger, now, "2026H2"))

@@ -123,6 +123,11 @@ async def test_closing_a_period_files_its_tables_once(settings: Settings, invest
         again = await client.post(close_h1, headers=county)
         assert again.status_code == 409 and again.json()["rule"] == "period_closed_once", again.text
 
+        async def checked_against_the_event() -> bool:
+            body = (await client.get(f"/periods/{COUNTY}/2026H1", headers=county)).json()
+            return body["matches_event"] is True
+
+        await wait_until(checked_against_the_event, 10, "the filing's hashes checked against the event")
         as_filed = (await client.get(f"/periods/{COUNTY}/2026H1", headers=county)).json()
         assert as_filed["tables"] == closing["tables"] == digests(as_filed["filed"])
         assert invested_row(as_filed["filed"]) == [{"village": VILLAGE, "invested_yuan": str(ON_TIME)}]

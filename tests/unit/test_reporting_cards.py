@@ -160,6 +160,22 @@ def test_investment_behind_the_plan_is_yellow() -> None:
     )
 
 
+def test_a_tranche_dated_after_the_day_does_not_count_yet() -> None:
+    # As the tables count investment done: what is dated later is not in yet.
+    p = project(milestones=(milestone("design", DESIGN_DUE, DESIGN_DUE), milestone("built", BUILT_DUE)))
+    today = DESIGN_DUE + timedelta(days=1)
+    enough = str(p.budget_yuan / 2)
+    assert judge_project(p, [invest(p, enough, on=today)], today, THRESHOLDS)[0] is Card.green
+    later = invest(p, enough, on=today + timedelta(days=1))
+    assert judge_project(p, [later], today, THRESHOLDS)[0] is Card.yellow
+    a = agreement()
+    signed_half_term = a.signed_on + (term_end(a) - a.signed_on) / 2
+    tranche = replace(later, amount_yuan=a.investment_yuan, invested_on=signed_half_term + timedelta(days=1))
+    assert codes(judge_agreement(a, [project(a)], [tranche], signed_half_term, THRESHOLDS)[1]) == [
+        "investment_behind_plan"
+    ]
+
+
 def test_the_lag_threshold_is_configurable_and_other_projects_investments_do_not_count() -> None:
     p = project(milestones=(milestone("design", DESIGN_DUE, DESIGN_DUE),))
     other = project()

@@ -163,3 +163,14 @@ def test_a_township_region_sees_its_own_rows() -> None:
     walks = scenario()
     only_t2 = [w for w in walks.values() if w.village_code.startswith(T2)]
     assert {r["township_code"] for r in build(facts_of(*only_t2)).rows} == {T2}
+
+
+def test_a_deadline_for_an_unknown_step_stops_the_settings() -> None:
+    import pydantic
+    import pytest
+
+    from shared.settings import Settings
+
+    assert Settings(stage_deadlines={"verification": 3}).stage_deadlines == {"verification": 3}
+    with pytest.raises(pydantic.ValidationError, match="unknown steps"):
+        Settings(stage_deadlines={"verificaton": 3})

@@ -167,7 +167,9 @@ def _project_lag(
         return []
     due = sum(1 for m in project.milestones if m.due_on < today)
     expected = project.budget_yuan * due / len(project.milestones)
-    invested = _sum(i.amount_yuan for i in investments if i.project_id == project.project_id)
+    invested = _sum(
+        i.amount_yuan for i in investments if i.project_id == project.project_id and i.invested_on <= today
+    )
     if not _lags(invested, expected, thresholds):
         return []
     text = (
@@ -186,7 +188,7 @@ def _agreement_lag(
         return []
     elapsed = min(max((today - agreement.signed_on).days, 0), term_days)
     expected = committed * elapsed / term_days
-    invested = _sum(i.amount_yuan for i in investments)
+    invested = _sum(i.amount_yuan for i in investments if i.invested_on <= today)  # as the tables count it
     if not _lags(invested, expected, thresholds):
         return []
     text = (

@@ -105,7 +105,8 @@ def _areas(facts: Facts, area: Callable[[str], str]) -> dict[str, _Area]:
     for project in facts.projects:
         areas[area(project.village_code)].projects += 1
     for investment in facts.investments:
-        areas[area(investment.village_code)].invested += investment.amount_yuan
+        if investment.invested_on <= facts.today:  # as the tables count investment done
+            areas[area(investment.village_code)].invested += investment.amount_yuan
     bound = _bound_households(facts)
     for household in facts.households:
         count = areas[area(household.village_code)]
@@ -125,10 +126,9 @@ def _bound_households(facts: Facts) -> set[Any]:
 
 
 def _enterprises(facts: Facts) -> int:
-    """Enterprises taking part (参与帮扶企业): in an agreement or a project of the region."""
-    taking_part = {a.enterprise_id for a in facts.agreements}
-    taking_part.update(e for p in facts.projects for e in p.enterprise_ids)
-    return len(taking_part)
+    """Enterprises taking part (参与帮扶企业): with an agreement in force in the region, as the
+    statistics table counts them."""
+    return len({a.enterprise_id for a in facts.agreements if a.status == "active"})
 
 
 def _monitoring(facts: Facts) -> dict[str, Any]:

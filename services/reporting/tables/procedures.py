@@ -15,11 +15,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from services.reporting.facts.model import Facts, HouseholdStep
 from services.reporting.periods import HalfYear, reporting_period
+from shared.settings import STAGE_STEPS
 
 ENROLMENT = "enrolment"
 # The steps of the enrolment procedure in order, each ending the wait of the one before it.
-ENROLMENT_STEPS = ("verification", "deliberation", "township_review", "county_approval")
-CONTACT = "contact"
+ENROLMENT_STEPS = STAGE_STEPS[:4]  # verification, deliberation, township_review, county_approval
+CONTACT = STAGE_STEPS[4]
 _DECISIONS = frozenset({"verified", "deliberated", "reviewed"})  # with procedure "enrolment"
 
 NOTE_PERIOD = (
