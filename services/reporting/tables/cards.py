@@ -50,7 +50,8 @@ def cards(facts: Facts, options: Options) -> Table:
         for r in board(facts)
         if r.card is not Card.green
     ]
-    return Table("cards", "红黄绿牌督办", _CARDS, tuple(rows), totals_row(_CARDS, rows), _NOTES)
+    key = ("township_code", "village_name", "subject", "name")
+    return Table("cards", "红黄绿牌督办", _CARDS, tuple(rows), totals_row(_CARDS, rows), _NOTES, key)
 
 
 _SUMMARY = (

@@ -350,6 +350,7 @@ def pairing_list(facts: Facts, options: Options) -> Table:
     return Table(
         name="pairing-list",
         title="村企结对帮扶名单",
+        key=("village_code", "credit_code", "document_ref"),
         columns=PAIRING_LIST_COLUMNS,
         rows=tuple(rows),
         totals=totals_row(PAIRING_LIST_COLUMNS, in_force),
@@ -423,6 +424,7 @@ def progress(facts: Facts, options: Options) -> Table:
     return Table(
         name="progress",
         title="村企结对帮扶进度表",
+        key=("village_code", "project", "registered_on"),
         columns=PROGRESS_COLUMNS,
         rows=tuple(rows),
         totals=totals,

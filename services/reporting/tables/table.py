@@ -39,6 +39,7 @@ class Table:
     rows: tuple[Mapping[str, Any], ...]
     totals: Mapping[str, Any] | None = None  # the 合计 row, or None for a table without one
     notes: tuple[str, ...] = field(default=())  # how a figure is defined, shown under the table
+    key: tuple[str, ...] = ()  # the columns naming a row, where the first column alone does not
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON values: money and percentages as decimal strings (never floats), dates ISO."""
@@ -49,6 +50,7 @@ class Table:
             "rows": [plain(r) for r in self.rows],
             "totals": plain(self.totals) if self.totals is not None else None,
             "notes": list(self.notes),
+            "key": list(self.key),
         }
 
 
