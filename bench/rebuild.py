@@ -41,6 +41,7 @@ if str(REPO) not in sys.path:  # `python bench/rebuild.py` puts bench/, not the 
     sys.path.insert(0, str(REPO))
 
 import asyncpg  # noqa: E402
+import uvloop  # noqa: E402
 
 from services.reporting.app import PROJECTIONS  # noqa: E402
 from shared.db import migrate  # noqa: E402
@@ -50,8 +51,9 @@ from shared.events.catalogue import pairing as p  # noqa: E402
 from shared.events.envelope import EventData  # noqa: E402
 from shared.events.subjects import stream_for, subject_for  # noqa: E402
 from shared.messaging.projector import Projector  # noqa: E402
-from shared.messaging.replay import rebuild  # noqa: E402
+from shared.messaging.replay import REBUILD_BATCH, rebuild  # noqa: E402
 from shared.messaging.streams import connect, ensure_stream  # noqa: E402
+from shared.runtime.collector import tune_collector  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.support.isolation import cleanup, isolated_settings  # noqa: E402
 
@@ -460,7 +462,7 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-async def measure(settings: Settings, n: int) -> dict[str, Any]:
+async def measure(settings: Settings, n: int, batch: int) -> dict[str, Any]:
     households_n = max(100, int(n / EVENTS_PER_HOUSEHOLD))
     villages = max(1, households_n // 400)
     households = [(uuid.uuid4(), village_code(i % villages)) for i in range(households_n)]
@@ -498,12 +500,16 @@ async def measure(settings: Settings, n: int) -> dict[str, Any]:
             rows = await probe.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
             return {r[0]: cpu_seconds(r[0]) for r in rows}
 
+        tune_collector()  # as `xingcun rebuild` and every service do
         log("rebuilding")
         pg_before, own_before = await backends(), cpu_seconds(os.getpid())
         started = time.perf_counter()
         with RssSampler() as rss:
             counts = await asyncio.gather(
-                *(rebuild(projector, js, stream_for(settings, source)) for projector, source in projectors)  # type: ignore[arg-type]
+                *(
+                    rebuild(projector, js, stream_for(settings, source), batch_size=batch)
+                    for projector, source in projectors
+                )  # type: ignore[arg-type]
             )
             pg_after = await backends()
         seconds = time.perf_counter() - started
@@ -525,6 +531,7 @@ async def measure(settings: Settings, n: int) -> dict[str, Any]:
             }
         return {
             "n": read,
+            "batch": batch,
             "published": published,
             "seconds": round(seconds, 1),
             "events_per_s": round(read / seconds),
@@ -551,10 +558,13 @@ async def main() -> None:
     )
     parser.add_argument("--nats-url", default=os.environ.get("XINGCUN_NATS_URL", DEFAULT_NATS_URL))
     parser.add_argument("--keep", action="store_true", help="keep the databases and streams")
+    parser.add_argument(
+        "--batch", type=int, default=REBUILD_BATCH, help="events a replay applies per transaction"
+    )
     args = parser.parse_args()
     settings = isolated_settings(args.database_url, args.nats_url)
     try:
-        result = await measure(settings, args.n)
+        result = await measure(settings, args.n, args.batch)
         result["at"] = datetime.now(UTC).isoformat(timespec="seconds")
         print(json.dumps(result, ensure_ascii=False))
     finally:
@@ -563,4 +573,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())  # as `xingcun rebuild` runs

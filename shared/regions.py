@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 _CODE = re.compile(r"^\d{12}$")
+REGION_PATTERN = r"^(0[1-9]|[1-9]\d)\d{10}$"  # the same rule, for a pydantic pattern
 
 
 def _check_code(value: str) -> str:

@@ -31,6 +31,7 @@ from shared.messaging.projector import Projection, Projector
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.streams import connect, ensure_stream
 from shared.messaging.subscriber import ProjectorConsumer
+from shared.runtime.collector import tune_collector
 from shared.settings import ServiceName, Settings
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(service, settings, clock, consumes)
+        tune_collector()
         runtime.tasks.extend(asyncio.create_task(worker(runtime), name=worker.__name__) for worker in workers)
         app.state.runtime = runtime
         try:

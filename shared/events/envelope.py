@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.regions import DivisionCode
+from shared.regions import REGION_PATTERN
 
 
 class Actor(BaseModel):
@@ -43,8 +43,11 @@ class Envelope(BaseModel):
     schema_version: int = Field(ge=1, description="Version of the shape of `data` for this type")
     stream_id: str = Field(min_length=1, description="The aggregate's stream")
     stream_version: int = Field(ge=1, description="1-based position in that stream, no gaps")
-    region_code: DivisionCode = Field(
-        description="12-digit division code of the aggregate; a county-level one ends in zeros"
+    # The division-code rule (12 digits, not province 00) as a pattern the validator checks in
+    # Rust: every consumed event is parsed (a Python check was 1.6 % of a replay's time).
+    region_code: str = Field(
+        pattern=REGION_PATTERN,
+        description="12-digit division code of the aggregate; a county-level one ends in zeros",
     )
     occurred_at: AwareDatetime = Field(description="When the fact happened (UTC)")
     recorded_at: AwareDatetime = Field(description="When the service recorded it (UTC)")

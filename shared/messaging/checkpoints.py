@@ -31,6 +31,28 @@ _ADVANCE = text(
     "FROM unnest(CAST(:streams AS text[]), CAST(:versions AS bigint[])) AS t(s, v) "
     "WHERE c.consumer = :c AND c.stream_id = t.s"
 )
+# Moves each stream's checkpoint from first - 1 to last, or creates it when first is 1; a row that
+# stands elsewhere (or exists already for a first version) is left alone and not counted. An
+# UPDATE waiting on another transaction's lock re-checks its condition once that one commits.
+_ADVANCE_FROM = text(
+    """
+    WITH runs AS (
+        SELECT * FROM unnest(CAST(:streams AS text[]), CAST(:firsts AS bigint[]), CAST(:lasts AS bigint[]))
+            AS t(stream_id, first, last)
+    ), moved AS (
+        UPDATE consumer_checkpoints AS c SET version = runs.last FROM runs
+        WHERE c.consumer = :c AND c.stream_id = runs.stream_id AND runs.first > 1
+          AND c.version = runs.first - 1
+        RETURNING 1
+    ), added AS (
+        INSERT INTO consumer_checkpoints (consumer, stream_id, version)
+        SELECT :c, stream_id, last FROM runs WHERE first = 1
+        ON CONFLICT (consumer, stream_id) DO NOTHING
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM added)
+    """
+)
 _CURRENT = text("SELECT version FROM consumer_checkpoints WHERE consumer = :c AND stream_id = :s")
 _DEAD_LETTER = text(
     """
@@ -65,6 +87,22 @@ async def advance(conn: AsyncConnection, consumer: str, versions: dict[str, int]
         await conn.execute(
             _ADVANCE, {"c": consumer, "streams": list(versions), "versions": list(versions.values())}
         )
+
+
+async def advance_from(conn: AsyncConnection, consumer: str, runs: dict[str, tuple[int, int]]) -> bool:
+    """Move every stream of ``runs`` (stream → (first, last) version applied) from ``first - 1`` to
+    ``last``; True when each stood there (else the caller rolls back what it applied)."""
+    if not runs:
+        return True
+    streams = sorted(runs)  # rows taken in one order by every transaction
+    params = {
+        "c": consumer,
+        "streams": streams,
+        "firsts": [runs[s][0] for s in streams],
+        "lasts": [runs[s][1] for s in streams],
+    }
+    moved = (await conn.execute(_ADVANCE_FROM, params)).scalar_one()
+    return int(moved) == len(streams)
 
 
 async def current(conn: AsyncConnection, consumer: str, stream_id: str) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import ValidationError
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.events.envelope import Envelope, EventData
@@ -21,6 +22,7 @@ from shared.events.registry import decode, latest_version
 from shared.messaging.checkpoints import (
     DeadLetter,
     advance,
+    advance_from,
     claim,
     current,
     lock_streams,
@@ -73,8 +75,41 @@ class RawEvent(dict[str, Any]):
     """An event's ``data`` as stored (JSON values), for a projection's ``raw_types``."""
 
 
+_CHECKPOINTS_FIRST = text("LOCK TABLE consumer_checkpoints IN ROW EXCLUSIVE MODE")
+
+
+class _NotAsExpected(Exception):
+    """A checkpoint did not stand where a batch's first event of its stream needs it."""
+
+
+def consecutive_runs(parsed: Sequence[Envelope | str]) -> dict[str, tuple[int, int]] | None:
+    """Each stream's (first, last) version in a batch whose events of one stream follow one
+    another without a gap or a repeat; None when one does not (or a message is unreadable)."""
+    runs: dict[str, tuple[int, int]] = {}
+    for envelope in parsed:
+        if not isinstance(envelope, Envelope):
+            return None
+        run = runs.get(envelope.stream_id)
+        if run is None:
+            runs[envelope.stream_id] = (envelope.stream_version, envelope.stream_version)
+        elif envelope.stream_version == run[1] + 1:
+            runs[envelope.stream_id] = (run[0], envelope.stream_version)
+        else:
+            return None
+    return runs
+
+
 class PoisonEvent(Exception):
     """An event that no retry can make applicable (its data does not fit its model)."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch read before it is applied: each message's envelope (or why it cannot be read) and
+    its event (None when the projection does not handle it, or the error decoding it raised)."""
+
+    parsed: list[Envelope | str]
+    events: list[EventData | RawEvent | PoisonEvent | None]
 
 
 class Projector:
@@ -95,34 +130,84 @@ class Projector:
     def name(self) -> str:
         return self.projection.name
 
-    async def apply_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
-        """Apply a batch in one transaction; if one event fails, redo it event by event."""
+    def prepare(self, deliveries: Sequence[Delivery]) -> Prepared:
+        """Parse and decode a batch (pure): a replay prepares the next batch while one is applied."""
         parsed = [_parse(d) for d in deliveries]
+        return Prepared(parsed, [self._decoded_or_error(p) for p in parsed])
+
+    async def apply_batch(
+        self, deliveries: Sequence[Delivery], prepared: Prepared | None = None
+    ) -> list[Outcome]:
+        """Apply a batch in one transaction; if one event fails, redo it event by event."""
+        prepared = prepared or self.prepare(deliveries)
+        parsed = prepared.parsed
+        if (runs := consecutive_runs(parsed)) is not None:
+            try:
+                async with self.engine.begin() as conn:
+                    return await self._apply_expected(conn, prepared, runs)
+            except _NotAsExpected:
+                pass  # rolled back: the checkpoints stood elsewhere; the locking path sorts it out
+            except Exception as exc:
+                log.info("projector %s: batch failed (%r); applying event by event", self.name, exc)
+                return await self._apply_each(deliveries, parsed)
         try:
             async with self.engine.begin() as conn:
-                return await self._apply_together(conn, deliveries, parsed)
+                return await self._apply_together(conn, deliveries, prepared)
         except Exception as exc:
             log.info("projector %s: batch failed (%r); applying event by event", self.name, exc)
+        return await self._apply_each(deliveries, parsed)
+
+    async def _apply_each(
+        self, deliveries: Sequence[Delivery], parsed: list[Envelope | str]
+    ) -> list[Outcome]:
         async with self.engine.begin() as conn:
             return [await self._apply_alone(conn, d, p) for d, p in zip(deliveries, parsed, strict=True)]
 
+    async def _apply_expected(
+        self, conn: AsyncConnection, prepared: Prepared, runs: dict[str, tuple[int, int]]
+    ) -> list[Outcome]:
+        """The common case, in one round trip for the checkpoints: each stream's events in the batch
+        follow one another, and its checkpoint stands right before the first of them. Apply them
+        all, then move every checkpoint on the condition that it stood there; if one did not (a
+        redelivery, a gap, another consumer's replay), roll the whole batch back."""
+        # Checkpoints before the read model, as on the locking path: a reset (replay.reset) waits
+        # for this batch, or this batch for the reset, and neither is a deadlock's victim.
+        await conn.execute(_CHECKPOINTS_FIRST)
+        together = hasattr(self.projection, "apply_many")
+        pending: list[tuple[Envelope, EventData]] = []
+        for envelope, event in zip(prepared.parsed, prepared.events, strict=True):
+            assert isinstance(envelope, Envelope)
+            if isinstance(event, PoisonEvent):
+                raise event
+            if event is not None and together:
+                pending.append((envelope, event))
+            elif event is not None:
+                await self.projection.apply(conn, envelope, event)
+        if pending:
+            await self.projection.apply_many(conn, pending)  # type: ignore[attr-defined]
+        if not await advance_from(conn, self.name, runs):
+            raise _NotAsExpected
+        return [Outcome() for _ in prepared.parsed]
+
     async def _apply_together(
-        self, conn: AsyncConnection, deliveries: Sequence[Delivery], parsed: list[Envelope | str]
+        self, conn: AsyncConnection, deliveries: Sequence[Delivery], prepared: Prepared
     ) -> list[Outcome]:
         """The fast path: every checkpoint of the batch locked in one statement, moved in one."""
+        parsed = prepared.parsed
         envelopes = [p for p in parsed if isinstance(p, Envelope)]
         standing = await lock_streams(conn, self.name, [e.stream_id for e in envelopes]) if envelopes else {}
         advanced: dict[str, int] = {}
         outcomes = []
         together = hasattr(self.projection, "apply_many")
         pending: list[tuple[Envelope, EventData]] = []
-        for delivery, envelope in zip(deliveries, parsed, strict=True):
+        for delivery, envelope, event in zip(deliveries, parsed, prepared.events, strict=True):
             if isinstance(envelope, str):
                 await self._dead_letter(conn, delivery, None, envelope)
                 outcomes.append(Outcome(note="dead-lettered"))
             elif envelope.stream_version == standing[envelope.stream_id] + 1:
                 # A failure, here or in apply_many, sends the batch down the slow path.
-                event = self._decoded(envelope)
+                if isinstance(event, PoisonEvent):
+                    raise event
                 if event is not None and together:
                     pending.append((envelope, event))
                 elif event is not None:
@@ -179,6 +264,14 @@ class Projector:
         event = self._decoded(envelope)
         if event is not None:
             await self.projection.apply(conn, envelope, event)
+
+    def _decoded_or_error(self, parsed: Envelope | str) -> EventData | RawEvent | PoisonEvent | None:
+        if isinstance(parsed, str):
+            return None
+        try:
+            return self._decoded(parsed)
+        except PoisonEvent as poison:
+            return poison
 
     def _decoded(self, envelope: Envelope) -> EventData | RawEvent | None:
         """The event, when the projection handles its type.

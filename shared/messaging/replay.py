@@ -15,11 +15,17 @@ from nats.js import JetStreamContext
 from sqlalchemy import text
 
 from shared.events.subjects import StreamSpec
-from shared.messaging.projector import Delivery, Projector
+from shared.messaging.projector import Delivery, Prepared, Projector
 from shared.messaging.stream_reader import read_stream
+from shared.runtime.collector import collector_paused
 
 log = logging.getLogger(__name__)
 _PATIENCE_STEP_S = 0.05
+# Events applied per transaction in a replay. Each transaction has its fixed costs (a commit's
+# flush, a round trip per statement, a checkpoint row per stream), so larger ones rebuild faster:
+# 12,900 events/s at 1,000 and 21,200 at 10,000 in bench/rebuild.py; the memory it holds grows
+# with it (two batches in hand), not with the stream.
+REBUILD_BATCH = 10_000
 
 
 async def reset(projector: Projector) -> None:
@@ -41,21 +47,35 @@ async def rebuild(
     spec: StreamSpec,
     *,
     subject: str | None = None,
-    batch_size: int = 1000,
+    batch_size: int = REBUILD_BATCH,
 ) -> int:
     """Reset the projection and replay the stream as it stands now; return events read.
 
-    The next chunk is read while one is applied (``stream_reader``: memory stays bounded
-    whatever the stream's length)."""
+    The next chunk is read, parsed and decoded while one is applied, so that this process's work
+    overlaps the database's (``stream_reader``: memory stays bounded whatever the stream's length).
+    """
+    with collector_paused():  # a replay holds two batches of parsed events, no reference cycle
+        return await _replay(projector, js, spec, subject or spec.subjects[0], batch_size)
+
+
+async def _replay(
+    projector: Projector, js: JetStreamContext, spec: StreamSpec, subject: str, batch_size: int
+) -> int:
     await reset(projector)
-    chunks = read_stream(js, spec.name, subject or spec.subjects[0], batch=batch_size)
+    chunks = read_stream(js, spec.name, subject, batch=batch_size)
     read, waiting = 0, []
-    pending = asyncio.ensure_future(anext(chunks, None))
+
+    async def next_prepared() -> tuple[list[Delivery], Prepared] | None:
+        chunk = await anext(chunks, None)
+        return None if chunk is None else (chunk, await _prepared(projector, chunk))
+
+    pending = asyncio.ensure_future(next_prepared())
     try:
-        while (chunk := await pending) is not None:
-            pending = asyncio.ensure_future(anext(chunks, None))
+        while (ready := await pending) is not None:
+            pending = asyncio.ensure_future(next_prepared())
+            chunk, prepared = ready
             read += len(chunk)
-            waiting = await _apply(projector, [*waiting, *chunk])
+            waiting = await _apply(projector, [*waiting, *chunk], prepared=None if waiting else prepared)
     finally:
         pending.cancel()
         with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
@@ -70,14 +90,27 @@ async def rebuild(
     return read
 
 
+async def _prepared(projector: Projector, chunk: list[Delivery], step: int = 100) -> Prepared:
+    """``projector.prepare`` a slice at a time, letting the batch being applied go on between."""
+    parts = []
+    for start in range(0, len(chunk), step):
+        parts.append(projector.prepare(chunk[start : start + step]))
+        await asyncio.sleep(0)
+    return Prepared([p for part in parts for p in part.parsed], [e for part in parts for e in part.events])
+
+
 async def _apply(
-    projector: Projector, deliveries: Sequence[Delivery], patience_s: float = 0.0
+    projector: Projector,
+    deliveries: Sequence[Delivery],
+    patience_s: float = 0.0,
+    prepared: Prepared | None = None,
 ) -> list[Delivery]:
     """Apply, re-applying what waited on a predecessor while that makes progress, and for up
     to ``patience_s`` when it does not (a predecessor the live consumer has not committed yet)."""
     pending, waited = list(deliveries), 0.0
     while pending:
-        outcomes = await projector.apply_batch(pending)
+        outcomes = await projector.apply_batch(pending, prepared)
+        prepared = None
         still = [
             Delivery(d.subject, d.payload, d.stream_sequence, d.attempt + 1)
             for d, o in zip(pending, outcomes, strict=True)

@@ -10,6 +10,7 @@ from shared.events.subjects import stream_for
 from shared.messaging.projector import Projector
 from shared.messaging.replay import rebuild
 from shared.messaging.streams import connect
+from shared.runtime.collector import tune_collector
 from shared.service import Consumes
 from shared.settings import ServiceName, Settings
 
@@ -26,6 +27,7 @@ async def rebuild_projection(name: str, settings: Settings | None = None) -> int
     if name not in PROJECTIONS:
         raise SystemExit(f"unknown projection {name!r}; known: {', '.join(PROJECTIONS)}")
     service, consumed = PROJECTIONS[name]
+    tune_collector()
     engine = create_engine(settings.service_database_url(service), application="xingcun-rebuild")
     nc = await connect(settings.nats_url, "xingcun-rebuild")
     try:

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from services.reporting.facts.monitoring import fold, raw_survey_row, survey_row
+from services.reporting.facts.monitoring import fold, raw_survey_row, registered, survey_row
 from shared.events.catalogue.monitoring import (
     AnnualSurvey,
     FlagRejected,
@@ -126,3 +126,43 @@ def test_a_rejected_flag_returns_to_no_procedure_or_to_eliminated() -> None:
     envelope = wrap(CTX, f"household-{HOUSEHOLD}", 3, VILLAGE, [events[2]])[0]
     after, _ = fold(eliminated_before, envelope, events[2])
     assert after.stage == Stage.eliminated.value
+
+
+def test_a_raw_registration_folds_as_the_decoded_one() -> None:
+    members = [
+        Member(
+            member_no=1,
+            relation=Relation.head,
+            age=50,
+            labour=LabourAbility.ordinary,
+            schooling=Schooling.primary,
+            sealed="v1.a",
+        ),
+        Member(
+            member_no=2,
+            relation=Relation.child,
+            age=9,
+            labour=LabourAbility.none,
+            schooling=Schooling.compulsory_in_school,
+            sealed="v1.b",
+        ),
+        Member(
+            member_no=3,
+            relation=Relation.spouse,
+            age=48,
+            labour=LabourAbility.weak,
+            schooling=Schooling.primary,
+            sealed="v1.c",
+        ),
+    ]
+    event = HouseholdRegistered(
+        household_id=HOUSEHOLD,
+        village_code=VILLAGE,
+        status=HouseholdStatus.low_income,
+        members=members,
+        sealed="v1.x",
+    )
+    envelope = wrap(CTX, f"household-{HOUSEHOLD}", 0, VILLAGE, [event])[0]
+    decoded = fold(None, envelope, HouseholdRegistered.model_validate(envelope.data))
+    assert registered(envelope, RawEvent(envelope.data)) == decoded
+    assert (decoded[0].members, decoded[0].labourers, decoded[0].status) == (3, 2, "low_income")

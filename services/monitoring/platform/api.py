@@ -14,7 +14,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from services.monitoring.config import monitoring_config
-from services.monitoring.platform.collector import collector_paused
 from services.monitoring.platform.decide import SurveyDecider
 from services.monitoring.platform.export import ExportRequest, csv_chunks, pages, xlsx_file
 from services.monitoring.platform.handler import SurveyImport
@@ -27,6 +26,7 @@ from services.monitoring.platform.upload import MAX_BYTES, PROBLEMS, received
 from shared.auth import Principal, Role, allow
 from shared.clock import china_date
 from shared.http.problems import Problem, problem_responses
+from shared.runtime.collector import collector_paused
 from shared.service import command_context, runtime_of
 from shared.tabular.upload import multipart_body
 

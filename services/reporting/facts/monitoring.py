@@ -103,21 +103,33 @@ def labourers(members: Sequence[Member]) -> int:
     return sum(1 for m in members if m.labour in LABOUR)
 
 
+def registered(envelope: Envelope, event: HouseholdRegistered | RawEvent) -> tuple[HouseholdState, Step]:
+    """A registration's state and step, from the event or (a rebuild's hot path) its stored data."""
+    if isinstance(event, HouseholdRegistered):
+        hid, village, status = event.household_id, event.village_code, event.status.value
+        members, working = len(event.members), labourers(event.members)
+    else:
+        hid, village, status = uuid.UUID(event["household_id"]), event["village_code"], event["status"]
+        members, working = len(event["members"]), sum(1 for m in event["members"] if m["labour"] in LABOUR)
+    at = envelope.recorded_at
+    state = HouseholdState(
+        household_id=hid,
+        village_code=village,
+        status=status,
+        members=members,
+        labourers=working,
+        registered_at=at,
+        updated_at=at,
+        version=envelope.stream_version,
+    )
+    return state, Step("registered", china_date(envelope.occurred_at))
+
+
 def fold(state: HouseholdState | None, envelope: Envelope, event: EventData) -> tuple[HouseholdState, Step]:
     """The household's state after ``event``, and the step it records. Pure."""
     at = envelope.recorded_at
     if isinstance(event, HouseholdRegistered):
-        registered = HouseholdState(
-            household_id=event.household_id,
-            village_code=event.village_code,
-            status=event.status.value,
-            members=len(event.members),
-            labourers=labourers(event.members),
-            registered_at=at,
-            updated_at=at,
-            version=envelope.stream_version,
-        )
-        return registered, Step("registered", china_date(envelope.occurred_at))
+        return registered(envelope, event)
     if state is None:
         raise LookupError(f"{envelope.stream_id}: {envelope.type} before the household's registration")
     state = replace(state, version=envelope.stream_version, updated_at=at)
@@ -354,7 +366,8 @@ class MonitoringFacts:
     """Monitoring statistics, 双绑 coverage and stage times are computed from these rows."""
 
     name = "reporting-monitoring-facts"
-    raw_types = frozenset({HouseholdSurveyed.event_type})  # see Projector._decoded
+    # Most of a monitoring stream, read straight from their data (see Projector._decoded).
+    raw_types = frozenset({HouseholdSurveyed.event_type, HouseholdRegistered.event_type})
     tables = ("household_facts", "household_history", "household_surveys")
 
     def handles(self, event_type: str) -> bool:
@@ -378,14 +391,17 @@ class MonitoringFacts:
                     **{**row, "risk_types": tuple(row["risk_types"])}
                 )
         for envelope, event in events:
-            if isinstance(event, RawEvent):
+            if isinstance(event, RawEvent) and envelope.type == HouseholdSurveyed.event_type:
                 batch.surveys.append(raw_survey_row(envelope, event))
                 continue
             if isinstance(event, HouseholdSurveyed):
                 batch.surveys.append(survey_row(envelope, event))
                 continue
-            hid = _household_id(event)
-            state, step = fold(batch.states.get(hid), envelope, event)
+            if isinstance(event, RawEvent):  # a registration
+                state, step = registered(envelope, event)
+            else:
+                state, step = fold(batch.states.get(_household_id(event)), envelope, event)
+            hid = state.household_id
             batch.states[hid] = state
             batch.changed.add(hid)
             batch.history.append(_history_row(envelope, state, step))
