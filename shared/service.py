@@ -145,6 +145,29 @@ Worker = Callable[[Runtime], Coroutine[Any, Any, None]]
 """A background loop a service runs beside its API (e.g. a scheduler); cancelled at stop."""
 
 
+def every(
+    what: str,
+    job: Callable[[Runtime], Coroutine[Any, Any, Any]],
+    interval_s: Callable[[Settings], float],
+    told: Callable[[Any], str | None] = lambda _: None,
+) -> Worker:
+    """A worker that runs ``job`` now, then every ``interval_s(settings)`` seconds until the
+    service stops; ``told`` says what a run did worth a log line (None: nothing)."""
+
+    async def worker(runtime: Runtime) -> None:
+        while True:
+            try:
+                if line := told(await job(runtime)):
+                    log.info("%s: %s", what, line)
+            except Exception:
+                # A database hiccup must not end the loop: the next tick tries again.
+                log.exception("%s failed", what)
+            await asyncio.sleep(interval_s(runtime.settings))
+
+    worker.__name__ = what.replace(" ", "_")
+    return worker
+
+
 def create_app(
     service: ServiceName,
     *,

@@ -173,18 +173,11 @@ class Projector:
         # Checkpoints before the read model, as on the locking path: a reset (replay.reset) waits
         # for this batch, or this batch for the reset, and neither is a deadlock's victim.
         await conn.execute(_CHECKPOINTS_FIRST)
-        together = hasattr(self.projection, "apply_many")
         pending: list[tuple[Envelope, EventData]] = []
         for envelope, event in zip(prepared.parsed, prepared.events, strict=True):
             assert isinstance(envelope, Envelope)
-            if isinstance(event, PoisonEvent):
-                raise event
-            if event is not None and together:
-                pending.append((envelope, event))
-            elif event is not None:
-                await self.projection.apply(conn, envelope, event)
-        if pending:
-            await self.projection.apply_many(conn, pending)  # type: ignore[attr-defined]
+            await self._take(conn, envelope, event, pending)
+        await self._apply_pending(conn, pending)
         if not await advance_from(conn, self.name, runs):
             raise _NotAsExpected
         return [Outcome() for _ in prepared.parsed]
@@ -198,7 +191,6 @@ class Projector:
         standing = await lock_streams(conn, self.name, [e.stream_id for e in envelopes]) if envelopes else {}
         advanced: dict[str, int] = {}
         outcomes = []
-        together = hasattr(self.projection, "apply_many")
         pending: list[tuple[Envelope, EventData]] = []
         for delivery, envelope, event in zip(deliveries, parsed, prepared.events, strict=True):
             if isinstance(envelope, str):
@@ -206,20 +198,35 @@ class Projector:
                 outcomes.append(Outcome(note="dead-lettered"))
             elif envelope.stream_version == standing[envelope.stream_id] + 1:
                 # A failure, here or in apply_many, sends the batch down the slow path.
-                if isinstance(event, PoisonEvent):
-                    raise event
-                if event is not None and together:
-                    pending.append((envelope, event))
-                elif event is not None:
-                    await self.projection.apply(conn, envelope, event)
+                await self._take(conn, envelope, event, pending)
                 standing[envelope.stream_id] = advanced[envelope.stream_id] = envelope.stream_version
                 outcomes.append(Outcome())
             else:
                 outcomes.append(await self._not_next(conn, delivery, envelope, standing[envelope.stream_id]))
-        if pending:
-            await self.projection.apply_many(conn, pending)  # type: ignore[attr-defined]
+        await self._apply_pending(conn, pending)
         await advance(conn, self.name, advanced)
         return outcomes
+
+    async def _take(
+        self,
+        conn: AsyncConnection,
+        envelope: Envelope,
+        event: EventData | RawEvent | PoisonEvent | None,
+        pending: list[tuple[Envelope, EventData]],
+    ) -> None:
+        """Apply an event that is next in its stream now, or keep it for ``apply_many``."""
+        if isinstance(event, PoisonEvent):
+            raise event
+        if event is None:
+            return
+        if hasattr(self.projection, "apply_many"):
+            pending.append((envelope, event))  # type: ignore[arg-type]
+        else:
+            await self.projection.apply(conn, envelope, event)  # type: ignore[arg-type]
+
+    async def _apply_pending(self, conn: AsyncConnection, pending: list[tuple[Envelope, EventData]]) -> None:
+        if pending:
+            await self.projection.apply_many(conn, pending)  # type: ignore[attr-defined]
 
     async def _apply_alone(
         self, conn: AsyncConnection, delivery: Delivery, parsed: Envelope | str

@@ -12,7 +12,6 @@ flag twice: the later one finds the flag in the stream, or loses the append race
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import date
@@ -29,7 +28,7 @@ from shared.events.catalogue.pairing import ProjectMilestoneOverdue
 from shared.events.envelope import Actor
 from shared.eventstore.context import CommandContext
 from shared.eventstore.store import ConcurrencyConflict
-from shared.service import Consumes, Runtime, Worker
+from shared.service import Consumes, Runtime, Worker, every
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +64,12 @@ async def check_overdue(
     return OverdueCheck(checked_on=today, flagged=flagged)
 
 
-async def milestone_scheduler(runtime: Runtime) -> None:
-    """Check now, then every ``milestone_check_interval_s`` seconds until the service stops."""
-    while True:
-        try:
-            result = await check_overdue(runtime)
-            if result.flagged:
-                log.info("flagged %d overdue milestones", len(result.flagged))
-        except Exception:
-            # A database hiccup must not end the loop: the next tick tries again.
-            log.exception("the milestone check failed")
-        await asyncio.sleep(runtime.settings.milestone_check_interval_s)
+milestone_scheduler = every(
+    "milestone check",
+    check_overdue,
+    lambda settings: settings.milestone_check_interval_s,
+    lambda result: f"flagged {len(result.flagged)} overdue milestones" if result.flagged else None,
+)
 
 
 # Only project streams: nothing else in the pairing stream concerns the schedule.

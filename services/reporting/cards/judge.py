@@ -10,7 +10,6 @@ stream and decides again (finding, as a rule, that the card is already what it w
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import date
@@ -26,7 +25,7 @@ from shared.events.envelope import Actor, Envelope
 from shared.events.registry import decode
 from shared.eventstore.context import CommandContext, wrap
 from shared.eventstore.store import ConcurrencyConflict, EventStore
-from shared.service import Runtime, Worker
+from shared.service import Runtime, Worker, every
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +90,10 @@ def _last(history: list[Envelope]) -> SupervisionCardChanged | None:
     return event
 
 
-async def card_worker(runtime: Runtime) -> None:
-    """Judge now, then every ``card_check_interval_s`` seconds until the service stops."""
-    while True:
-        try:
-            result = await judge_cards(runtime)
-            if result.changes:
-                log.info("%d supervision cards changed", len(result.changes))
-        except Exception:
-            # A database hiccup must not end the loop: the next tick tries again.
-            log.exception("the card check failed")
-        await asyncio.sleep(runtime.settings.card_check_interval_s)
-
-
+card_worker = every(
+    "card check",
+    judge_cards,
+    lambda settings: settings.card_check_interval_s,
+    lambda result: f"{len(result.changes)} supervision cards changed" if result.changes else None,
+)
 WORKERS: list[Worker] = [card_worker]
