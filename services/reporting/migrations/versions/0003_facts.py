@@ -13,6 +13,11 @@ down_revision = "0002"
 
 _STATEMENTS = (
     # -- pairing: the existing village ledger grows into the pairing facts ---------------------
+    # Its rows lack the recorded times added below, and its consumer is renamed
+    # (reporting-village-ledger → reporting-pairing-facts): empty it, and the new durable consumer
+    # fills it again from the first pairing event.
+    "TRUNCATE ledger_agreements, ledger_enterprises, ledger_villages",
+    "DELETE FROM consumer_checkpoints WHERE consumer = 'reporting-village-ledger'",
     "ALTER TABLE ledger_villages ADD COLUMN registered_at timestamptz NOT NULL DEFAULT now()",
     "ALTER TABLE ledger_enterprises ADD COLUMN leading_level text",
     "ALTER TABLE ledger_enterprises ADD COLUMN registered_at timestamptz NOT NULL DEFAULT now()",
