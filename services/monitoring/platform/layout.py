@@ -10,14 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.events.catalogue.monitoring import (
-    AssistanceMeasure,
-    FlagSource,
-    HouseholdStatus,
-    MonitoredCategory,
-    RiskType,
-    Stage,
-)
+from shared.events import labels
 
 
 class Kind(StrEnum):
@@ -45,60 +38,13 @@ class Column:
     example: str
 
 
-STATUS_NAMES: dict[HouseholdStatus, str] = {
-    HouseholdStatus.former_poor: "脱贫户",
-    HouseholdStatus.ordinary: "一般农户",
-    HouseholdStatus.low_income: "低收入户",
-}
-STAGE_NAMES: dict[Stage, str] = {
-    Stage.flagged: "待入户核实",
-    Stage.verified: "待民主评议",
-    Stage.deliberated: "待乡镇审核",
-    Stage.reviewed: "待县级审定",
-    Stage.monitored: "监测帮扶中",
-    Stage.elimination_proposed: "风险消除待核实",
-    Stage.elimination_verified: "风险消除待评议",
-    Stage.elimination_deliberated: "风险消除待乡镇审核",
-    Stage.elimination_reviewed: "风险消除待县级审定",
-    Stage.eliminated: "风险已消除",
-}
-CATEGORY_NAMES: dict[MonitoredCategory, str] = {
-    MonitoredCategory.unstable_after_exit: "脱贫不稳定户",
-    MonitoredCategory.marginal_at_risk: "边缘易致贫户",
-    MonitoredCategory.sudden_severe_hardship: "突发严重困难户",
-}
-RISK_NAMES: dict[RiskType, str] = {
-    RiskType.illness: "因病",
-    RiskType.disability: "因残",
-    RiskType.schooling: "因学",
-    RiskType.disaster: "因灾",
-    RiskType.accident: "因意外事故",
-    RiskType.failed_industry: "因产业项目失败",
-    RiskType.unstable_employment: "因务工就业不稳",
-    RiskType.lack_of_labour: "缺劳动力",
-    RiskType.housing_safety: "住房安全",
-    RiskType.drinking_water_safety: "饮水安全",
-    RiskType.income_drop: "收入骤减或低于监测范围",
-    RiskType.other: "其他",
-}
-SOURCE_NAMES: dict[FlagSource, str] = {
-    FlagSource.self_declared: "农户自主申报",
-    FlagSource.cadre_visit: "干部走访排查",
-    FlagSource.department_alert: "部门筛查预警",
-    FlagSource.rule: "监测规则预警",
-}
-MEASURE_NAMES: dict[AssistanceMeasure, str] = {
-    AssistanceMeasure.industry: "产业帮扶",
-    AssistanceMeasure.employment: "就业帮扶",
-    AssistanceMeasure.health: "健康帮扶",
-    AssistanceMeasure.education: "教育帮扶",
-    AssistanceMeasure.social_assistance: "综合保障",
-    AssistanceMeasure.housing: "住房安全保障",
-    AssistanceMeasure.water: "饮水安全保障",
-    AssistanceMeasure.finance: "金融帮扶",
-    AssistanceMeasure.public_welfare_job: "公益岗位",
-    AssistanceMeasure.motivation: "扶志扶智",
-}
+# The Chinese names of the catalogue's values (shared.events.labels), under this module's names.
+STATUS_NAMES = labels.HOUSEHOLD_STATUSES
+STAGE_NAMES = labels.STAGES
+CATEGORY_NAMES = labels.MONITORED_CATEGORIES
+RISK_NAMES = labels.RISK_TYPES
+SOURCE_NAMES = labels.FLAG_SOURCES
+MEASURE_NAMES = labels.ASSISTANCE_MEASURES
 LIST_SEPARATOR = "、"
 ERASED_MARK = "已删除"  # 个人信息状态 of a household whose personal data was erased
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from shared.events.catalogue.pairing import (
-    EnterpriseKind,
-    LeadingLevel,
-    Mode,
-    Pathway,
-    VillageCategory,
+from shared.events.labels import (
+    ENTERPRISE_KINDS,
+    LEADING_LEVELS,
+    MODES,
+    PATHWAYS,
+    VILLAGE_CATEGORIES,
 )
 from shared.tabular.columns import by_header
 from shared.tabular.columns import normalise_header as normalise_header
@@ -40,47 +40,6 @@ class Target(StrEnum):
     agreement = "agreement"
     none = "none"
 
-
-ENTERPRISE_KINDS: dict[EnterpriseKind, str] = {
-    EnterpriseKind.private_enterprise: "民营企业",
-    EnterpriseKind.chamber_of_commerce: "商会",
-    EnterpriseKind.state_owned: "国有企业",
-    EnterpriseKind.research_institute: "科研院所",
-    EnterpriseKind.leading_agricultural: "农业龙头企业",
-    EnterpriseKind.cooperative: "合作社",
-}
-LEADING_LEVELS: dict[LeadingLevel, str] = {
-    LeadingLevel.national: "国家级",
-    LeadingLevel.provincial: "省级",
-    LeadingLevel.city: "市级",
-    LeadingLevel.county: "县级",
-}
-VILLAGE_CATEGORIES: dict[VillageCategory, str] = {
-    VillageCategory.demonstration: "示范村",
-    VillageCategory.key_support: "重点帮扶村",
-    VillageCategory.overall_advance: "整体推进村",
-}
-PATHWAYS: dict[Pathway, str] = {
-    Pathway.industry: "产业",
-    Pathway.employment: "就业",
-    Pathway.consumption: "消费",
-    Pathway.donation: "公益",
-    Pathway.technology: "科技",
-    Pathway.trade: "商贸",
-    Pathway.talent: "人才",
-    Pathway.culture: "文化",
-    Pathway.ecology: "生态",
-    Pathway.organisation: "组织",
-    Pathway.finance: "金融",
-}
-MODES: dict[Mode, str] = {
-    Mode.leading_enterprise: "龙头带动",
-    Mode.enclave_cluster: "飞地抱团",
-    Mode.labour_cooperation: "劳务合作",
-    Mode.chain_relocation: "产业链下沉",
-    Mode.agri_tourism: "农旅融合",
-    Mode.order_farming: "订单合作",
-}
 
 NO_LEADING_LEVEL = ("无",)  # written by officers for "not a leading enterprise"
 PATHWAY_SUFFIX = "帮扶"  # 产业帮扶 is as common in ledgers as 产业

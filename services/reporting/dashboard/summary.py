@@ -19,27 +19,15 @@ from services.reporting.cards.board import CARD_LABELS, SUBJECT_LABELS, board
 from services.reporting.facts.model import Facts
 from services.reporting.tables.coverage import eligible
 from services.reporting.tables.table import percent
+from shared.events import labels
 from shared.events.catalogue.reporting import Card
 
 # The division levels: code length → the level's Chinese name.
 LEVELS: dict[int, str] = {2: "省", 4: "市", 6: "县", 9: "乡镇", 12: "村"}
 
-STAGES: tuple[tuple[str, str], ...] = (
-    ("flagged", "待入户核实"),
-    ("verified", "待民主评议"),
-    ("deliberated", "待乡镇审核"),
-    ("reviewed", "待县级审定"),
-    ("monitored", "监测帮扶中"),
-    ("elimination_proposed", "风险消除待核实"),
-    ("elimination_verified", "风险消除待评议"),
-    ("elimination_deliberated", "风险消除待乡镇审核"),
-    ("elimination_reviewed", "风险消除待县级审定"),
-    ("eliminated", "风险已消除"),
-)
+STAGES: tuple[tuple[str, str], ...] = tuple((stage.value, name) for stage, name in labels.STAGES.items())
 CATEGORIES: tuple[tuple[str, str], ...] = (
-    ("unstable_after_exit", "脱贫不稳定户"),
-    ("marginal_at_risk", "边缘易致贫户"),
-    ("sudden_severe_hardship", "突发严重困难户"),
+    *((category.value, name) for category, name in labels.MONITORED_CATEGORIES.items()),
     ("none", "尚未认定类别"),  # still in the enrolment procedure
 )
 CARDS: tuple[tuple[str, str], ...] = tuple(
