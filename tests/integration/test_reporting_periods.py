@@ -15,11 +15,9 @@ from sqlalchemy import text
 from services.pairing.app import create as pairing_app
 from services.reporting.app import create as reporting_app
 from services.reporting.facts.load import load_facts
-from services.reporting.facts.model import Facts
 from services.reporting.filing import canonical, digests
-from services.reporting.periods import HalfYear, reporting_period
-from services.reporting.tables.registry import TABLES, Options, table
-from services.reporting.tables.table import Column, Kind, Table, totals_row
+from services.reporting.periods import HalfYear
+from services.reporting.tables.registry import TABLES
 from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events.subjects import stream_for
@@ -28,6 +26,7 @@ from tests.support.apps import running, token, wait_until
 from tests.support.desk import COUNTY, START, noon_in_china
 from tests.support.infra import body, read_stream
 from tests.support.projects import VILLAGE, pair, project_body, tranche
+from tests.support.reporting import invested_in_period_table
 
 H1, H2 = HalfYear(2026, 1), HalfYear(2026, 2)
 INVESTED = "test-periods-invested"
@@ -37,26 +36,8 @@ REAL = ("progress", "statistics")  # the filed tables with in-period investment 
 
 @pytest.fixture
 def invested_table() -> Iterator[str]:
-    """A filed table of each village's investment counted in the period (the way the progress and
-    statistics tables count it), registered for this test only."""
-    columns = (Column("village", "村"), Column("invested_yuan", "到位资金（元）", Kind.yuan, summed=True))
-
-    @table(INVESTED, "测试到位资金表", filed=True)
-    def build(facts: Facts, options: Options) -> Table:
-        sums: dict[str, Decimal] = {}
-        for i in facts.investments:
-            if (
-                reporting_period(i.village_code, i.invested_on, i.recorded_at, facts.closings)
-                == options.period
-            ):
-                sums[i.village_code] = sums.get(i.village_code, Decimal(0)) + i.amount_yuan
-        rows = [{"village": v, "invested_yuan": s} for v, s in sorted(sums.items())]
-        return Table(INVESTED, "测试到位资金表", columns, tuple(rows), totals_row(columns, rows))
-
-    try:
-        yield INVESTED
-    finally:
-        TABLES.pop(INVESTED, None)
+    with invested_in_period_table(INVESTED) as name:
+        yield name
 
 
 def in_period_column(filed: list[dict[str, Any]], name: str) -> list[Decimal]:

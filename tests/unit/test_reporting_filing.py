@@ -15,9 +15,10 @@ import pytest
 
 from services.reporting.facts.model import Facts, Investment
 from services.reporting.filing import canonical, compare, compare_filing, digests, filing, form, sha256
-from services.reporting.periods import HalfYear, reporting_period
-from services.reporting.tables.registry import TABLES, Options, build_all, table
+from services.reporting.periods import HalfYear
+from services.reporting.tables.registry import Options, build_all
 from services.reporting.tables.table import Column, Kind, Table, totals_row
+from tests.support.reporting import invested_in_period_table
 
 COLUMNS = (
     Column("village", "村"),
@@ -208,26 +209,8 @@ CLOSED_AT = datetime(2026, 6, 15, 4, tzinfo=UTC)
 
 @pytest.fixture
 def invested_table() -> Iterator[str]:
-    """A tiny filed table of in-period investment by village, removed from the registry afterwards."""
-    name = "test-filing-invested"
-    columns = (Column("village", "村"), Column("invested_yuan", "到位资金（元）", Kind.yuan, summed=True))
-
-    @table(name, "测试到位资金表", filed=True)
-    def build(facts: Facts, options: Options) -> Table:
-        sums: dict[str, Decimal] = {}
-        for i in facts.investments:
-            if (
-                reporting_period(i.village_code, i.invested_on, i.recorded_at, facts.closings)
-                == options.period
-            ):
-                sums[i.village_code] = sums.get(i.village_code, Decimal(0)) + i.amount_yuan
-        rows = [{"village": v, "invested_yuan": s} for v, s in sorted(sums.items())]
-        return Table(name, "测试到位资金表", columns, tuple(rows), totals_row(columns, rows))
-
-    try:
+    with invested_in_period_table("test-filing-invested") as name:
         yield name
-    finally:
-        TABLES.pop(name, None)
 
 
 def investment(amount: str, invested_on: date, recorded_at: datetime) -> Investment:
