@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         }
     )
 
+    # Notification. Recipients and routing rules put in the directory at start, as JSON
+    # {"recipients": [...], "rules": [...]}, each item with a stable "key" (docs/notification.md);
+    # an item already in the directory is left as it is.
+    notification_seed: dict[str, Any] = Field(default_factory=dict, repr=False)
+
     # Consumers: apply attempts before an event is moved to the dead letters.
     max_apply_attempts: int = 5
     consumer_batch_size: int = 200

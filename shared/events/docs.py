@@ -25,7 +25,9 @@ Personal data never travels in clear. In monitoring events, names, citizen ID nu
 numbers are `sealed`: ciphertext under a key of the household's own that only the monitoring
 service holds. A consumer identifies a household by `household_id`; after
 `monitoring.personal_data_erased` the key is destroyed and the sealed fields are unreadable
-everywhere, while every other field (and every statistic built on them) stays.
+everywhere, while every other field (and every statistic built on them) stays. The notification
+directory's events carry officers' work contacts (工作联系方式: e-mail, phone, webhook URL) in
+clear, since every alert is routed by them; a webhook's secret never travels, only its name.
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.monitoring.projections import PROJECTIONS as MONITORING
+from services.notification.app import PROJECTIONS as NOTIFICATION
 from services.pairing.app import PROJECTIONS as PAIRING
 from services.reporting.app import PROJECTIONS as REPORTING
 from shared.db.engine import create_engine
@@ -19,6 +20,7 @@ PROJECTIONS: dict[str, tuple[ServiceName, Consumes]] = {
     **{name: ("pairing", consumed) for name, consumed in PAIRING.items()},
     **{name: ("monitoring", consumed) for name, consumed in MONITORING.items()},
     **{name: ("reporting", consumed) for name, consumed in REPORTING.items()},
+    **{name: ("notification", consumed) for name, consumed in NOTIFICATION.items()},
 }
 
 

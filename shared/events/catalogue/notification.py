@@ -1,1 +1,96 @@
-"""Events of the notification service. Its issue adds them; the module exists so the catalogue is complete."""
+"""Events of the notification service: who is told (recipients) and when (routing rules).
+Field names are the public contract.
+
+Officers' contact details travel in clear, as a decision: a recipient is an officer (or another
+system) in a work capacity, and its addresses are the work contacts a county office hands out so
+that alerts reach that desk (工作联系方式), not a citizen's data, which DESIGN §5 protects and
+monitoring seals. Routing and delivery read them for every alert, and the NOTIFICATION stream is
+this service's own record. What never travels is a secret: a webhook names the secret its body is
+signed with (``secret_ref``); the secret stays in the configuration. An officer who leaves is
+deactivated or has the addresses replaced; erasing old addresses from the stream would take sealed
+addresses in a new ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth import Role
+from shared.events.envelope import EventData
+from shared.events.registry import event
+
+# 2 province, 4 city, 6 county, 9 township, 12 village; never the whole country.
+REGION_PREFIX_PATTERN = r"^(0[1-9]|[1-9]\d)(\d{2}|\d{4}|\d{7}|\d{10})?$"
+SECRET_REF_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+ANY_EVENT = "*"
+
+
+class ChannelKind(StrEnum):
+    email = "email"  # over SMTP
+    webhook = "webhook"  # an HMAC-signed HTTP POST to another system
+    sms = "sms"  # through the configured SMS gateway
+
+
+class Channel(BaseModel):
+    """One way to reach a recipient."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ChannelKind
+    address: str = Field(
+        min_length=1, max_length=500, description="An e-mail address, an https URL, or a mobile number"
+    )
+    secret_ref: str | None = Field(
+        default=None,
+        pattern=SECRET_REF_PATTERN,
+        description="Webhooks only: the name of the configured secret the body is signed with "
+        "(never the secret itself)",
+    )
+
+
+class _Recipient(EventData):
+    recipient_id: uuid.UUID
+    name: str = Field(
+        min_length=1, max_length=100, description="A person or an office, e.g. 某某镇乡村振兴办"
+    )
+    role: Role = Field(description="The role the recipient acts in; routing rules name roles")
+    region_code: str = Field(
+        pattern=REGION_PREFIX_PATTERN,
+        description="The division-code prefix the recipient answers for (2, 4, 6, 9 or 12 digits)",
+    )
+    channels: list[Channel] = Field(min_length=1)
+    active: bool = Field(description="An inactive recipient is kept on record and told nothing")
+
+
+@event("notification.recipient_registered")
+class RecipientRegistered(_Recipient):
+    """A recipient is on record. Stream: ``recipient-<recipient_id>``; region: the recipient's region
+    padded with zeros to 12 digits. Contact addresses are officers' work contacts and travel in clear
+    (see the notification service's docs); webhook secrets never do, only their names."""
+
+
+@event("notification.recipient_updated")
+class RecipientUpdated(_Recipient):
+    """A recipient changed: the whole recipient as it is now. Stream and region as registered (the
+    region is the recipient's new one)."""
+
+
+@event("notification.routing_rule_set")
+class RoutingRuleSet(EventData):
+    """A routing rule was created or replaced (the whole rule as it is now): events of
+    type ``on_event`` in ``region_prefix`` go to the active recipients holding one of ``roles`` whose
+    region covers the event's, on the listed channels. Stream: ``routing-rule-<rule_id>``; region:
+    the rule's prefix padded with zeros to 12 digits."""
+
+    rule_id: uuid.UUID
+    # not `event_type`: EventData keeps that name for the type of the event itself
+    on_event: str = Field(
+        min_length=1, max_length=100, description="A catalogue event type, or `*` for every event"
+    )
+    region_prefix: str = Field(pattern=REGION_PREFIX_PATTERN, description="Events whose region starts so")
+    roles: list[Role] = Field(min_length=1)
+    channels: list[ChannelKind] = Field(min_length=1)
+    active: bool

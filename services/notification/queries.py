@@ -1,0 +1,94 @@
+"""Reads of the directory: list filters and the SQL answering them (a filter left out binds NULL).
+
+Recipients are listed when their region lies inside the region read. Rules are listed when they
+can apply there: their prefix lies inside the region read, or covers it (a province's rule applies
+to each of its counties, and a county officer sees it).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.auth import Role
+from shared.events.catalogue.notification import ChannelKind
+from shared.http.listing import Listing, Page
+
+
+class RecipientFilters(Listing):
+    role: Role | None = None
+    active: bool | None = None
+    channel: ChannelKind | None = Field(default=None, description="Has a channel of this kind")
+
+
+class RuleFilters(Listing):
+    on_event: str | None = Field(default=None, max_length=100, description="Exactly this type (or `*`)")
+    role: Role | None = Field(default=None, description="Rules reaching this role")
+    active: bool | None = None
+
+
+_RECIPIENT_COLUMNS = "recipient_id, name, role, region_code, channels, active, version"
+_RECIPIENT_SOURCE = """
+    FROM recipients
+    WHERE region_code LIKE :region
+      AND (CAST(:role AS text) IS NULL OR role = :role)
+      AND (CAST(:active AS boolean) IS NULL OR active = :active)
+      AND (CAST(:channel AS jsonb) IS NULL OR channels @> CAST(:channel AS jsonb))
+"""
+_RULE_COLUMNS = "rule_id, on_event, region_prefix, roles, channels, active, version"
+_RULE_SOURCE = """
+    FROM routing_rules
+    WHERE (region_prefix LIKE :region OR :scope LIKE region_prefix || '%')
+      AND (CAST(:on_event AS text) IS NULL OR on_event = :on_event)
+      AND (CAST(:role AS jsonb) IS NULL OR roles @> CAST(:role AS jsonb))
+      AND (CAST(:active AS boolean) IS NULL OR active = :active)
+"""
+_RECIPIENTS = (
+    text("SELECT count(*) " + _RECIPIENT_SOURCE),
+    text(f"SELECT {_RECIPIENT_COLUMNS} {_RECIPIENT_SOURCE} ORDER BY region_code, name, recipient_id "
+         "LIMIT :limit OFFSET :offset"),
+)  # fmt: skip
+_RULES = (
+    text("SELECT count(*) " + _RULE_SOURCE),
+    text(f"SELECT {_RULE_COLUMNS} {_RULE_SOURCE} ORDER BY region_prefix, on_event, rule_id "
+         "LIMIT :limit OFFSET :offset"),
+)  # fmt: skip
+
+
+async def _page(
+    engine: AsyncEngine, statements: tuple[TextClause, TextClause], f: Listing, params: dict[str, Any]
+) -> Page:
+    count, page = statements
+    # One snapshot for the total and the page, so they agree.
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            total = (await conn.execute(count, params)).scalar_one()
+            paging = {**params, "limit": f.page_size, "offset": f.offset}
+            rows = [dict(r) for r in (await conn.execute(page, paging)).mappings()]
+    return Page(rows, int(total))
+
+
+async def recipients(engine: AsyncEngine, f: RecipientFilters, region: str) -> Page:
+    params = {
+        "region": region + "%",  # digits only (checked by the filters and the token): no wildcard
+        "role": f.role.value if f.role else None,
+        "active": f.active,
+        "channel": json.dumps([{"kind": f.channel.value}]) if f.channel else None,
+    }
+    return await _page(engine, _RECIPIENTS, f, params)
+
+
+async def rules(engine: AsyncEngine, f: RuleFilters, region: str) -> Page:
+    params = {
+        "region": region + "%",
+        "scope": region,
+        "on_event": f.on_event,
+        "role": json.dumps([f.role.value]) if f.role else None,
+        "active": f.active,
+    }
+    return await _page(engine, _RULES, f, params)
