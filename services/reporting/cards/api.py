@@ -57,7 +57,9 @@ async def list_cards(
     (red first, then yellow, then green). A subject never carded is green, ``since`` null."""
     region = scope(principal, query.region)
     runtime = runtime_of(request)
-    facts = await load_facts(runtime.engine, region, moment(query.as_of, runtime.clock.now()))
+    facts = await load_facts(
+        runtime.engine, region, moment(query.as_of, runtime.clock.now()), households=False
+    )
     rows = [
         r
         for r in board(facts)

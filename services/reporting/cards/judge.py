@@ -45,7 +45,7 @@ async def judge_cards(
     """Judge every agreement and project in ``region`` (a division-code prefix; "" is everywhere)
     now, and publish the changes of card."""
     now = runtime.clock.now()
-    facts = await load_facts(runtime.engine, region, now)
+    facts = await load_facts(runtime.engine, region, now, households=False)  # cards judge pairing facts
     judgements = judge_all(facts, Thresholds.of(runtime.settings))
     ctx = CommandContext(actor=actor, now=now, correlation_id=correlation_id or str(uuid.uuid4()))
     async with runtime.store.session() as s:

@@ -146,8 +146,11 @@ async def _rows(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> list
     return [dict(r) for r in (await conn.execute(text(sql), params)).mappings()]
 
 
-async def load_facts(engine: AsyncEngine, region: str, as_of: datetime) -> Facts:
-    """The facts of ``region`` (a division-code prefix) as recorded by ``as_of``, in one snapshot."""
+async def load_facts(engine: AsyncEngine, region: str, as_of: datetime, *, households: bool = True) -> Facts:
+    """The facts of ``region`` (a division-code prefix) as recorded by ``as_of``, in one snapshot.
+
+    ``households=False`` leaves out the households, their steps and surveys (most of the rows):
+    for readers of the pairing facts alone, such as the card judge."""
     params = {"region": region, "t": as_of}
     async with engine.connect() as conn:
         await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
@@ -166,12 +169,14 @@ async def load_facts(engine: AsyncEngine, region: str, as_of: datetime) -> Facts
             )
             for row in await _rows(conn, _PROJECTS, params)
         )
-        totals = {r["household_id"]: r for r in await _rows(conn, _HOUSEHOLD_TOTALS, params)}
-        households = []
-        for row in await _rows(conn, _HOUSEHOLDS, params):
+        totals = (
+            {r["household_id"]: r for r in await _rows(conn, _HOUSEHOLD_TOTALS, params)} if households else {}
+        )
+        households_now = []
+        for row in await _rows(conn, _HOUSEHOLDS, params) if households else []:
             row.pop("kind")
             total = totals[row["household_id"]]
-            households.append(
+            households_now.append(
                 Household(
                     **{**row, "risk_types": tuple(row["risk_types"])},
                     times_eliminated=total["times_eliminated"],
@@ -193,12 +198,12 @@ async def load_facts(engine: AsyncEngine, region: str, as_of: datetime) -> Facts
             investments=tuple(Investment(**r) for r in await _rows(conn, _INVESTMENTS, params)),
             cooperatives=tuple(Cooperative(**r) for r in await _rows(conn, _COOPERATIVES, params)),
             bindings=tuple(Binding(**r) for r in await _rows(conn, _BINDINGS, params)),
-            households=tuple(households),
+            households=tuple(households_now),
             steps=tuple(
                 HouseholdStep(**{**r, "risk_types": tuple(r["risk_types"])})
-                for r in await _rows(conn, _STEPS, params)
+                for r in (await _rows(conn, _STEPS, params) if households else [])
             ),
-            surveys=tuple(Survey(**r) for r in await _rows(conn, _SURVEYS, params)),
+            surveys=tuple(Survey(**r) for r in (await _rows(conn, _SURVEYS, params) if households else [])),
             cards=tuple(
                 CardState(**{**r, "reasons": tuple(x["text"] for x in r["reasons"])})
                 for r in await _rows(conn, _CARDS, params)
