@@ -78,6 +78,25 @@ class Settings(BaseSettings):
     # {"recipients": [...], "rules": [...]}, each item with a stable "key" (docs/notification.md);
     # an item already in the directory is left as it is.
     notification_seed: dict[str, Any] = Field(default_factory=dict, repr=False)
+    # Where a message's link points: the reporting dashboard, with ?region=… (and &table=…).
+    notification_link_base: str = "http://127.0.0.1:8103/dashboard"
+    # E-mail over SMTP (STARTTLS when smtp_starttls; a login when smtp_username is set).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "xingcun@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    # Webhooks: the secrets bodies are signed with, by the name a recipient's channel gives
+    # (``secret_ref``), as JSON {"name": "secret"}; and the timeout of each POST (webhooks and SMS).
+    webhook_secrets: dict[str, str] = Field(default_factory=dict, repr=False)
+    notification_http_timeout_s: float = Field(default=5.0, gt=0)
+    # SMS through an HTTP gateway: POST {"to", "text"} with the token as a bearer; texts longer than
+    # sms_max_chars are cut with "…". No URL: SMS cannot be sent (a failure, not retried).
+    sms_gateway_url: str = ""
+    sms_gateway_token: str = Field(default="", repr=False)
+    sms_max_chars: int = Field(default=140, ge=10)
 
     # Consumers: apply attempts before an event is moved to the dead letters.
     max_apply_attempts: int = 5

@@ -1,0 +1,330 @@
+"""The channels against real local servers: an SMTP server (aiosmtpd), a webhook receiver that
+checks the signature as another team would, and an SMS gateway, both under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI, Request, Response
+
+from services.notification.channels import build_channels, http_client
+from services.notification.channels.email import EmailChannel
+from services.notification.channels.signature import verify_signature
+from services.notification.channels.sms import SmsChannel
+from services.notification.channels.webhook import WebhookChannel, resolve_secret
+from services.notification.message import DeliveryError, Message
+from services.notification.templates import TemplateOptions, render
+from shared.events.catalogue.monitoring import FlagSource, HouseholdFlagged, RiskType
+from shared.events.envelope import Actor, Envelope
+from shared.runtime.embedded import free_port
+from shared.settings import Settings
+
+VILLAGE = "150602103201"
+SECRET = "receiver-secret-of-the-county"
+
+
+def flagged_message() -> Message:
+    event = HouseholdFlagged(
+        household_id=uuid.uuid4(),
+        flag_id=uuid.uuid4(),
+        source=FlagSource.rule,
+        risk_types=[RiskType.income_drop],
+        flagged_on=date(2026, 5, 1),
+    )
+    now = datetime.now(UTC)
+    envelope = Envelope(
+        event_id=uuid.uuid4(),
+        type=event.event_type,
+        schema_version=1,
+        stream_id="household-1",
+        stream_version=1,
+        region_code=VILLAGE,
+        occurred_at=now,
+        recorded_at=now,
+        actor=Actor(id="rules", role="platform", region_code="150602"),
+        data=event.model_dump(mode="json"),
+    )
+    return render(envelope, event, TemplateOptions.of(Settings()))
+
+
+# --- SMTP -------------------------------------------------------------------------------------
+
+
+class Mailbox:
+    """An aiosmtpd handler: keeps what it accepts; refuses some recipients with a given reply."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], bytes]] = []
+        self.refuse: dict[str, str] = {}
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Controller, Mailbox]]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, mailbox
+    finally:
+        controller.stop()
+
+
+async def test_an_email_arrives_with_the_chinese_subject_and_body(smtp: tuple[Controller, Mailbox]) -> None:
+    controller, mailbox = smtp
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=controller.port, smtp_sender="alerts@xingcun.test")
+    message = flagged_message()
+
+    await EmailChannel(settings).send(message, "cgz@example.cn", None)
+
+    assert len(mailbox.received) == 1
+    recipients, raw = mailbox.received[0]
+    assert recipients == ["cgz@example.cn"]
+    mail = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    assert mail["Subject"] == message.subject
+    assert "防返贫监测" in mail["Subject"]
+    assert mail["From"] == "alerts@xingcun.test"
+    assert mail["X-Xingcun-Event-Id"] == str(message.event_id)
+    body = mail.get_content()
+    assert body == message.text
+    assert f"农户编号：{message.facts['农户编号']}" in body
+    assert f"查看：{message.link}" in body
+
+
+@pytest.mark.parametrize(
+    ("reply", "retryable"),
+    [("550 5.1.1 No such mailbox", False), ("450 4.2.1 Mailbox busy, try later", True)],
+)
+async def test_a_refused_recipient_is_retried_only_on_4xx(
+    smtp: tuple[Controller, Mailbox], reply: str, retryable: bool
+) -> None:
+    controller, mailbox = smtp
+    mailbox.refuse["gone@example.cn"] = reply
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=controller.port)
+
+    with pytest.raises(DeliveryError) as caught:
+        await EmailChannel(settings).send(flagged_message(), "gone@example.cn", None)
+
+    assert caught.value.retryable is retryable
+    assert reply.split()[0] in caught.value.reason
+    assert mailbox.received == []
+
+
+async def test_an_smtp_server_that_is_not_there_is_retried_later() -> None:
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=free_port(), smtp_timeout_s=2)
+    with pytest.raises(DeliveryError) as caught:
+        await EmailChannel(settings).send(flagged_message(), "cgz@example.cn", None)
+    assert caught.value.retryable is True
+
+
+# --- HTTP receivers ---------------------------------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver and SMS gateway in one: checks signatures, fails the first ``fail`` times
+    with ``fail_status``, and keeps what it accepted."""
+
+    fail: int = 0
+    fail_status: int = 500
+    delay_s: float = 0.0
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    calls: int = 0
+    url: str = ""
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/hook")
+        async def hook(request: Request) -> Response:
+            self.calls += 1
+            body = await request.body()
+            timestamp = request.headers.get("x-xingcun-timestamp", "")
+            signature = request.headers.get("x-xingcun-signature", "")
+            if not verify_signature(SECRET.encode(), timestamp, body, signature, now=time.time()):
+                self.refused.append(signature)
+                return Response(status_code=401)
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+            if self.fail:
+                self.fail -= 1
+                return Response(status_code=self.fail_status)
+            self.accepted.append({"headers": dict(request.headers), "body": json.loads(body)})
+            return Response(status_code=204)
+
+        @app.post("/sms")
+        async def sms(request: Request) -> Response:
+            self.calls += 1
+            if request.headers.get("authorization") != "Bearer gateway-token":
+                return Response(status_code=403)
+            if self.fail:
+                self.fail -= 1
+                return Response(status_code=self.fail_status, headers={"retry-after": "7"})
+            self.accepted.append({"headers": dict(request.headers), "body": await request.json()})
+            return Response(content='{"ok": true}', media_type="application/json")
+
+        return app
+
+
+@contextlib.asynccontextmanager
+async def serving(receiver: Receiver) -> AsyncIterator[Receiver]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(receiver.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    receiver.url = f"http://127.0.0.1:{port}"
+    try:
+        yield receiver
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(Settings(notification_http_timeout_s=1.0)) as client:
+        yield client
+
+
+async def test_a_webhook_is_signed_and_carries_the_message_and_its_event(client: httpx.AsyncClient) -> None:
+    message = flagged_message()
+    secret = resolve_secret({"county-system": SECRET}, "county-system")
+    async with serving(Receiver()) as receiver:
+        await WebhookChannel(client).send(message, f"{receiver.url}/hook", secret)
+
+    assert receiver.refused == []
+    [accepted] = receiver.accepted
+    assert accepted["headers"]["x-xingcun-event-id"] == str(message.event_id)
+    body = accepted["body"]
+    assert body["subject"] == message.subject
+    assert body["facts"] == dict(message.facts)
+    assert list(body["facts"]) == list(message.facts)  # in the order a person reads them
+    assert body["link"] == message.link
+    assert body["envelope"]["event_id"] == str(message.event_id)
+    assert body["envelope"]["data"]["risk_types"] == ["income_drop"]
+
+
+async def test_a_webhook_signed_with_another_secret_is_refused_for_good(client: httpx.AsyncClient) -> None:
+    async with serving(Receiver()) as receiver:
+        with pytest.raises(DeliveryError) as caught:
+            await WebhookChannel(client).send(flagged_message(), f"{receiver.url}/hook", b"not-the-secret")
+    assert len(receiver.refused) == 1
+    assert caught.value.retryable is False
+    assert "401" in caught.value.reason
+
+
+async def test_a_receiver_failing_three_times_then_accepting(client: httpx.AsyncClient) -> None:
+    message = flagged_message()
+    channel = WebhookChannel(client)
+    outcomes: list[bool | None] = []
+    async with serving(Receiver(fail=3)) as receiver:
+        for _ in range(4):
+            try:
+                await channel.send(message, f"{receiver.url}/hook", SECRET.encode())
+                outcomes.append(None)
+            except DeliveryError as error:
+                outcomes.append(error.retryable)
+    assert outcomes == [True, True, True, None]
+    assert receiver.calls == 4
+    assert len(receiver.accepted) == 1
+
+
+@pytest.mark.parametrize(("status", "retryable"), [(429, True), (503, True), (404, False), (410, False)])
+async def test_webhook_answers_are_classified(
+    client: httpx.AsyncClient, status: int, retryable: bool
+) -> None:
+    async with serving(Receiver(fail=1, fail_status=status)) as receiver:
+        with pytest.raises(DeliveryError) as caught:
+            await WebhookChannel(client).send(flagged_message(), f"{receiver.url}/hook", SECRET.encode())
+    assert caught.value.retryable is retryable
+    assert str(status) in caught.value.reason
+
+
+async def test_a_slow_or_absent_receiver_is_retried_later(client: httpx.AsyncClient) -> None:
+    channel = WebhookChannel(client)
+    async with serving(Receiver(delay_s=3)) as receiver:
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as slow:
+            await channel.send(flagged_message(), f"{receiver.url}/hook", SECRET.encode())
+        assert time.monotonic() - started < 2.5  # the configured 1 s timeout, not the receiver's 3 s
+    assert slow.value.retryable is True
+    with pytest.raises(DeliveryError) as absent:
+        await channel.send(flagged_message(), f"http://127.0.0.1:{free_port()}/hook", SECRET.encode())
+    assert absent.value.retryable is True
+
+
+async def test_an_sms_goes_through_the_gateway_cut_to_length(client: httpx.AsyncClient) -> None:
+    message = flagged_message()
+    async with serving(Receiver()) as gateway:
+        settings = Settings(
+            sms_gateway_url=f"{gateway.url}/sms", sms_gateway_token="gateway-token", sms_max_chars=40
+        )
+        await build_channels(settings, client)["sms"].send(message, "13800138000", None)
+
+    [accepted] = gateway.accepted
+    assert accepted["body"]["to"] == "13800138000"
+    text = accepted["body"]["text"]
+    assert len(text) == 40
+    assert text == message.summary()[:39] + "…"
+    assert text.startswith("防返贫监测：村 150602103201")
+
+
+async def test_sms_gateway_failures_are_classified(client: httpx.AsyncClient) -> None:
+    async with serving(Receiver(fail=1, fail_status=502)) as gateway:
+        channel = SmsChannel(client, f"{gateway.url}/sms", "gateway-token", 140)
+        with pytest.raises(DeliveryError) as busy:
+            await channel.send(flagged_message(), "13800138000", None)
+        assert (busy.value.retryable, busy.value.retry_after_s) == (True, 7)
+        with pytest.raises(DeliveryError) as forbidden:
+            await SmsChannel(client, f"{gateway.url}/sms", "wrong-token", 140).send(
+                flagged_message(), "13800138000", None
+            )
+        assert forbidden.value.retryable is False
+    with pytest.raises(DeliveryError) as unconfigured:
+        await SmsChannel(client, "", "", 140).send(flagged_message(), "13800138000", None)
+    assert unconfigured.value.retryable is False
+
+
+async def test_the_channels_by_kind(client: httpx.AsyncClient) -> None:
+    channels = build_channels(Settings(), client)
+    assert set(channels) == {"email", "webhook", "sms"}
+    assert all(channel.kind == kind for kind, channel in channels.items())
+
+
+def test_secrets_and_passwords_stay_out_of_the_settings_repr() -> None:
+    settings = Settings(
+        webhook_secrets={"county-system": SECRET}, smtp_password="smtp-pass", sms_gateway_token="gw-tok"
+    )
+    shown = repr(settings)
+    assert SECRET not in shown and "smtp-pass" not in shown and "gw-tok" not in shown
