@@ -14,10 +14,11 @@ the end unless ``--keep``:
 2. rebuild (timed): every reporting projection fed by those streams is reset and replayed from
    the first event, all at once, as ``xingcun rebuild`` does each (shared/messaging/replay.py).
 
-``events_per_s``: events read over the wall time of the rebuild. ``rss_mb``: this process's
-resident memory sampled through the rebuild (first, at each quarter of the time, peak): it must
-not grow with the number of events. ``cpu_ms_per_event``: this process and the PostgreSQL
-backends of the run. Prints one JSON line.
+``events_per_s``: events read over the wall time of the rebuild. ``reference_ms``: the time a
+fixed piece of CPU work took just before (the VM's speed of the moment; compare runs with it).
+``rss_mb``: this process's resident memory sampled through the rebuild (first, at each quarter
+of the time, peak): it must not grow with the number of events. ``cpu_ms_per_event``: this
+process and the PostgreSQL backends of the run. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -454,6 +455,24 @@ class RssSampler:
         }
 
 
+def machine_reference_ms() -> float:
+    """This VM's speed now: the milliseconds one fixed piece of CPU work takes (parsing 20,000
+    copies of one envelope). Runs on these VMs drift by a third within an hour; a rebuild's
+    events/s is comparable between runs only together with this figure."""
+    streams = Streams()
+    _, payload, _ = streams.envelope(
+        "village-150601100001",
+        "150601100001",
+        p.VillageRegistered(village_code="150601100001", name="村", category=p.VillageCategory.key_support),
+    )
+    from shared.events.envelope import Envelope
+
+    started = time.perf_counter()
+    for _ in range(20_000):
+        Envelope.model_validate_json(payload)
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
 def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -501,6 +520,7 @@ async def measure(settings: Settings, n: int, batch: int) -> dict[str, Any]:
             return {r[0]: cpu_seconds(r[0]) for r in rows}
 
         tune_collector()  # as `xingcun rebuild` and every service do
+        reference = machine_reference_ms()
         log("rebuilding")
         pg_before, own_before = await backends(), cpu_seconds(os.getpid())
         started = time.perf_counter()
@@ -543,6 +563,7 @@ async def measure(settings: Settings, n: int, batch: int) -> dict[str, Any]:
             "rss_mb": rss.summary(),
             "peak_rss_mb_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "rows": rows,
+            "reference_ms": reference,
         }
     finally:
         await probe.close()
