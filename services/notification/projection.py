@@ -5,14 +5,12 @@ row; a replay into empty tables gives the same rows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.events.catalogue.notification import RecipientRegistered, RecipientUpdated, RoutingRuleSet
 from shared.events.envelope import Envelope, EventData
-from shared.messaging.batched_writes import Write, execute_in_steps
+from shared.messaging.batched_writes import StepwiseProjection, Write
 
 _RECIPIENT = text(
     """
@@ -70,16 +68,10 @@ def _writes(envelope: Envelope, event: EventData) -> list[Write]:
 _HANDLED = frozenset(t.event_type for t in (RecipientRegistered, RecipientUpdated, RoutingRuleSet))
 
 
-class Directory:
+class Directory(StepwiseProjection):
     name = "notification-directory"
     tables = ("recipients", "routing_rules")
+    handled = _HANDLED
 
-    def handles(self, event_type: str) -> bool:
-        return event_type in _HANDLED
-
-    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: EventData) -> None:
-        await self.apply_many(conn, [(envelope, event)])
-
-    async def apply_many(self, conn: AsyncConnection, events: Sequence[tuple[Envelope, EventData]]) -> None:
-        writes = [(envelope.stream_id, w) for envelope, event in events for w in _writes(envelope, event)]
-        await execute_in_steps(conn, writes)
+    def writes(self, envelope: Envelope, event: EventData) -> list[Write]:
+        return _writes(envelope, event)

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import TextClause
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.events.envelope import Envelope, EventData
+
 Write = tuple[TextClause, dict[str, Any]]
 
 
@@ -50,3 +52,25 @@ async def copy_rows(
         await (await driver_connection(conn)).copy_records_to_table(
             table, records=rows, columns=list(columns)
         )
+
+
+class StepwiseProjection:
+    """A projection whose every event becomes plain writes keyed by the event's own stream
+    (``execute_in_steps``). A subclass names its ``handled`` event types and its ``writes``."""
+
+    name: str
+    tables: Sequence[str]
+    handled: frozenset[str]
+
+    def writes(self, envelope: Envelope, event: EventData) -> list[Write]:
+        raise NotImplementedError
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in self.handled
+
+    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: EventData) -> None:
+        await self.apply_many(conn, [(envelope, event)])
+
+    async def apply_many(self, conn: AsyncConnection, events: Sequence[tuple[Envelope, EventData]]) -> None:
+        writes = [(envelope.stream_id, w) for envelope, event in events for w in self.writes(envelope, event)]
+        await execute_in_steps(conn, writes)

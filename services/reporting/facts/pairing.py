@@ -10,11 +10,9 @@ through ``execute_in_steps``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.clock import china_date
 from shared.events.catalogue.pairing import (
@@ -33,7 +31,7 @@ from shared.events.catalogue.pairing import (
     VillageRegistered,
 )
 from shared.events.envelope import Envelope, EventData
-from shared.messaging.batched_writes import Write, execute_in_steps
+from shared.messaging.batched_writes import StepwiseProjection, Write
 
 _UPSERT_VILLAGE = text(
     """
@@ -284,7 +282,7 @@ _HANDLED = frozenset(
 )
 
 
-class PairingFacts:
+class PairingFacts(StepwiseProjection):
     """Ledgers (台账) and every pairing table are computed from these rows."""
 
     name = "reporting-pairing-facts"
@@ -300,14 +298,7 @@ class PairingFacts:
         "ledger_bindings",
     )
 
-    def handles(self, event_type: str) -> bool:
-        return event_type in _HANDLED
+    handled = _HANDLED
 
-    async def apply(self, conn: AsyncConnection, envelope: Envelope, event: EventData) -> None:
-        await self.apply_many(conn, [(envelope, event)])
-
-    async def apply_many(self, conn: AsyncConnection, events: Sequence[tuple[Envelope, EventData]]) -> None:
-        writes: list[tuple[str, Write]] = []
-        for envelope, event in events:
-            writes.extend((envelope.stream_id, w) for w in _writes(envelope, event))
-        await execute_in_steps(conn, writes)
+    def writes(self, envelope: Envelope, event: EventData) -> list[Write]:
+        return _writes(envelope, event)
