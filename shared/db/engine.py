@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared.settings import async_url
 
-# A transaction left idle holds back the relay's snapshot horizon for the whole cluster.
+# A transaction left idle holds back the relay of its own database (shared/messaging/relay.py).
 # Custom plans always: asyncpg prepares every statement, and PostgreSQL's generic plan for it,
 # chosen after five runs while a service's tables are still nearly empty, is a sequential scan
 # kept for the life of the connection; as `events` grew, each command's load scanned the whole

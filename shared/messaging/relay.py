@@ -1,8 +1,9 @@
 """The outbox relay: publishes committed events to JetStream in commit order, never skipping one.
 
 Rows are read by (transaction_id, global_position) and only from transactions older than every
-transaction still running (``pg_snapshot_xmin``), so a transaction that took a lower position
-but committed later is still ahead of the cursor when it becomes visible (PLUMBING, "outbox").
+transaction still running in this database, so a transaction that took a lower position but
+committed later is still ahead of the cursor when it becomes visible (PLUMBING, "outbox").
+Transactions of other databases on the cluster do not hold it back (``_FETCH``).
 The cursor moves only after JetStream acknowledged the rows; after a crash the rows past it are
 published again with the same ``Nats-Msg-Id`` and JetStream drops the duplicates.
 """
@@ -27,11 +28,28 @@ _LEADER_KEY = 7_460_002
 # output column named transaction_id would sort the text, '999' after '1000'.
 # Every statement stands alone, in autocommit: one round trip each. A single UPDATE is atomic
 # and durable at its own commit; a single SELECT takes one snapshot, all pg_current_snapshot needs.
+# The horizon: the oldest transaction running when the statement's snapshot was taken, leaving
+# out those pg_stat_activity shows running in another database (they cannot write this events
+# table). pg_stat_activity is read after the snapshot, so a transaction that ended in between is
+# not found there and still counts: the horizon can only be too low for one poll, never too high.
+# A role that may not see other sessions' xids (no pg_read_all_stats) gets the cluster-wide one.
 _FETCH = """
+    WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+    elsewhere AS MATERIALIZED (
+        SELECT backend_xid FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()
+    ),
+    horizon AS MATERIALIZED (
+        SELECT coalesce(
+            (SELECT min(x) FROM pg_snapshot_xip((SELECT s FROM snap)) AS x
+             WHERE NOT EXISTS (SELECT 1 FROM elsewhere e WHERE e.backend_xid = x::xid)),
+            (SELECT pg_snapshot_xmax(s) FROM snap)
+        ) AS h
+    )
     SELECT global_position, transaction_id::text AS tx, event_id::text, type, region_code, envelope::text
     FROM events
     WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      AND transaction_id < (SELECT h FROM horizon)
     ORDER BY transaction_id, global_position
     LIMIT $3
 """

@@ -159,6 +159,38 @@ async def test_the_running_relay_waits_for_an_open_transaction(settings: Setting
             assert row == [(4,)]
 
 
+async def test_a_transaction_open_in_another_database_does_not_hold_the_relay_back(
+    settings: Settings,
+) -> None:
+    """The horizon is this database's: another service's long transaction on the same cluster
+    (a rebuild's batch, say) does not delay this service's events; one of its own still does."""
+    async with (
+        service_database(settings) as db,
+        service_database(settings, "monitoring") as other,
+        jetstream(settings) as broker,
+    ):
+        relay = make_relay(db, broker, settings)
+        async with db.engine.begin() as conn:
+            await conn.execute(text(_NEW_CURSOR))
+        async with other.store.pool.acquire() as conn, conn.transaction():
+            other_xid = int(await conn.fetchval("SELECT pg_current_xact_id()::text"))  # assigns one
+            async with db.store.session() as s:
+                s.append(0, events_for("village-a", 0))
+            async with db.engine.connect() as conn_here:
+                horizon = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"
+                xmin = int((await conn_here.execute(text(horizon))).scalar_one())
+            assert xmin <= other_xid  # the cluster-wide horizon would hold the event back
+            await relay_until(relay, 1)
+
+            [b] = events_for("village-b", 0)
+            async with uncommitted_append(db.store.pool, [b]):
+                async with db.store.session() as s:
+                    s.append(1, events_for("village-a", 1))
+                assert await relay.relay_once() == 0  # behind an open transaction of its own
+        assert await broker.messages() == 1
+        await relay.aclose()
+
+
 async def _count(broker: Broker, n: int) -> bool:
     return await broker.messages() >= n
 
