@@ -30,7 +30,7 @@ from shared.messaging.append_signal import AppendSignal, wake_subject
 from shared.messaging.projector import Projection, Projector
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.streams import connect, ensure_stream
-from shared.messaging.subscriber import ProjectorConsumer
+from shared.messaging.subscriber import BatchHandler, ProjectorConsumer
 from shared.runtime.collector import tune_collector
 from shared.settings import ServiceName, Settings
 
@@ -48,6 +48,17 @@ class Consumes:
 
     source: ServiceName
     build: Callable[[], Projection]
+    event_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Handles:
+    """A handler a service feeds from a service's stream without a projector's checkpoints: its
+    writes are idempotent, so a redelivered batch changes nothing, and it may start anywhere in a
+    stream (the notification router). ``build`` gets the service's engine."""
+
+    source: ServiceName
+    build: Callable[[AsyncEngine], BatchHandler]
     event_types: tuple[str, ...] = ()
 
 
@@ -80,7 +91,7 @@ def command_context(request: Request, principal: Principal) -> CommandContext:
 
 
 async def start_runtime(
-    service: ServiceName, settings: Settings, clock: Clock, consumes: Sequence[Consumes]
+    service: ServiceName, settings: Settings, clock: Clock, consumes: Sequence[Consumes | Handles]
 ) -> Runtime:
     url = settings.service_database_url(service)
     await ensure_database(settings.database_url, settings.database_name(service))
@@ -96,11 +107,15 @@ async def start_runtime(
     for consumed in consumes:
         spec = stream_for(settings, consumed.source)
         await ensure_stream(js, spec, owner=False)
-        projector = Projector(engine, consumed.build(), max_attempts=settings.max_apply_attempts)
+        handler: BatchHandler = (
+            consumed.build(engine)
+            if isinstance(consumed, Handles)
+            else Projector(engine, consumed.build(), max_attempts=settings.max_apply_attempts)
+        )
         consumers.append(
             ProjectorConsumer(
                 js,
-                projector,
+                handler,
                 spec,
                 subjects=[
                     region_filter(settings.subject_root, "", *t.split(".", 1)) for t in consumed.event_types
@@ -172,7 +187,7 @@ def create_app(
     service: ServiceName,
     *,
     routers: Sequence[APIRouter] = (),
-    consumes: Sequence[Consumes] = (),
+    consumes: Sequence[Consumes | Handles] = (),
     workers: Sequence[Worker] = (),
     settings: Settings | None = None,
     clock: Clock | None = None,

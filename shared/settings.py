@@ -97,6 +97,21 @@ class Settings(BaseSettings):
     sms_gateway_url: str = ""
     sms_gateway_token: str = Field(default="", repr=False)
     sms_max_chars: int = Field(default=140, ge=10)
+    # Webhooks over plain http:// (a receiver on the same host, a test): refused unless set.
+    notification_allow_http_webhooks: bool = False
+    # Delivery: tries per message, and the wait before try n+1: base × 2^(n-1), at most max
+    # (a receiver's Retry-After is honoured up to max).
+    notification_max_attempts: int = Field(default=5, ge=1, le=50)
+    notification_backoff_base_s: float = Field(default=30.0, gt=0)
+    notification_backoff_max_s: float = Field(default=3600.0, gt=0)
+    # How long a claimed try may take before it counts as cut off (the service was killed mid-send);
+    # unset: the longest channel timeout + 30 s.
+    notification_lease_s: float | None = Field(default=None, gt=0)
+    # How often the dispatcher looks for due tries besides being woken; sends at the same time.
+    notification_poll_s: float = Field(default=1.0, gt=0)
+    notification_max_in_flight: int = Field(default=50, ge=1, le=1000)
+    # An event older than this when first routed is not told (a new router reading history).
+    notification_max_event_age_h: float = Field(default=48.0, gt=0)
 
     # Consumers: apply attempts before an event is moved to the dead letters.
     max_apply_attempts: int = 5

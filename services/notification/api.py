@@ -139,7 +139,7 @@ async def register_recipient(
 ) -> RecipientView:
     """Append ``notification.recipient_registered``. E-mail addresses, https webhook URLs (with the
     ``secret_ref`` of a configured secret) and mobile numbers are checked."""
-    _refuse(channel_problems(body.channels))
+    _refuse(channel_problems(body.channels, runtime_of(request).settings.notification_allow_http_webhooks))
     ensure_covers(principal, body.region_code, "region_code")
     recipient_id = uuid7()
     async with runtime_of(request).store.session() as session:
@@ -159,7 +159,7 @@ async def update_recipient(
 ) -> RecipientView:
     """Append ``notification.recipient_updated`` with the whole recipient; unchanged, nothing is
     appended. Both the recipient's region and the new one must lie in the caller's."""
-    _refuse(channel_problems(body.channels))
+    _refuse(channel_problems(body.channels, runtime_of(request).settings.notification_allow_http_webhooks))
     store = runtime_of(request).store
     async with store.session() as session:
         current = commands.latest_recipient(await session.load(recipient_stream(recipient_id)))

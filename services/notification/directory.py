@@ -75,8 +75,9 @@ class RuleBody(BaseModel):
     active: bool = True
 
 
-def address_problem(channel: Channel) -> str | None:
-    """Why the address cannot be used on its channel, or None."""
+def address_problem(channel: Channel, allow_http: bool = False) -> str | None:
+    """Why the address cannot be used on its channel, or None (``allow_http``: a webhook may be
+    plain http://, XINGCUN_NOTIFICATION_ALLOW_HTTP_WEBHOOKS)."""
     address = channel.address
     match channel.kind:
         case ChannelKind.email:
@@ -88,7 +89,8 @@ def address_problem(channel: Channel) -> str | None:
                 host = parts.hostname
             except ValueError:
                 return "not a URL"
-            if parts.scheme != "https" or not host:
+            schemes = ("https", "http") if allow_http else ("https",)
+            if parts.scheme not in schemes or not host:
                 return "a webhook is an https:// URL with a host"
             if parts.username is not None or parts.password is not None:
                 # it would travel in the events in clear; use secret_ref for credentials
@@ -101,11 +103,11 @@ def address_problem(channel: Channel) -> str | None:
     return None
 
 
-def channel_problems(channels: Sequence[Channel]) -> list[FieldProblem]:
+def channel_problems(channels: Sequence[Channel], allow_http: bool = False) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     seen: set[tuple[ChannelKind, str]] = set()
     for i, channel in enumerate(channels):
-        if reason := address_problem(channel):
+        if reason := address_problem(channel, allow_http):
             problems.append((f"channels.{i}.address", reason))
         if channel.kind is ChannelKind.webhook and channel.secret_ref is None:
             problems.append((f"channels.{i}.secret_ref", "a webhook names the secret it is signed with"))

@@ -25,6 +25,8 @@ class Message:
     region_code: str
     # The event it tells of, for the webhooks' receivers (None for a reminder made from time).
     envelope: Envelope | None = field(default=None, repr=False, compare=False)
+    # Which delivery this copy is (set when it is sent): receivers drop a second one by it.
+    delivery_id: uuid.UUID | None = None
 
     def summary(self) -> str:
         """One line: the subject and the facts, for an SMS."""
@@ -35,6 +37,7 @@ class Message:
         """The webhook body: the message, and the event envelope as the other services publish it."""
         return {
             "event_id": str(self.event_id),
+            "delivery_id": None if self.delivery_id is None else str(self.delivery_id),
             "event_type": self.event_type,
             "region_code": self.region_code,
             "subject": self.subject,

@@ -8,9 +8,12 @@ to each of its counties, and a county officer sees it).
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -92,3 +95,79 @@ async def rules(engine: AsyncEngine, f: RuleFilters, region: str) -> Page:
         "active": f.active,
     }
     return await _page(engine, _RULES, f, params)
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"  # waiting for its first try, or for the next one after a failure
+    sending = "sending"  # a try is under way
+    delivered = "delivered"
+    failed = "failed"
+
+
+class DeliveryFilters(Listing):
+    recipient_id: uuid.UUID | None = None
+    event_id: uuid.UUID | None = Field(default=None, description="The event told of (or the reminder's id)")
+    event_type: str | None = Field(default=None, max_length=100, description="The type of the event told of")
+    status: DeliveryStatus | None = None
+    channel: ChannelKind | None = None
+    since: datetime | None = Field(default=None, description="Routed at or after (ISO 8601 with a zone)")
+    until: datetime | None = Field(default=None, description="Routed before")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-06-20T08:00:00+08:00")
+        return value
+
+
+_DELIVERY_COLUMNS = """
+    delivery_id, alert_id AS event_id, alert_type AS event_type, region_code, recipient_id,
+    recipient_name, channel, address, status, attempts, failure, last_error,
+    created_at, next_attempt_at, finished_at
+"""
+_DELIVERY_SOURCE = """
+    FROM deliveries
+    WHERE region_code LIKE :region
+      AND (CAST(:recipient_id AS uuid) IS NULL OR recipient_id = :recipient_id)
+      AND (CAST(:event_id AS uuid) IS NULL OR alert_id = :event_id)
+      AND (CAST(:event_type AS text) IS NULL OR alert_type = :event_type)
+      AND (CAST(:status AS text) IS NULL OR status = :status)
+      AND (CAST(:channel AS text) IS NULL OR channel = :channel)
+      AND (CAST(:since AS timestamptz) IS NULL OR created_at >= :since)
+      AND (CAST(:until AS timestamptz) IS NULL OR created_at < :until)
+"""
+_DELIVERIES = (
+    text("SELECT count(*) " + _DELIVERY_SOURCE),
+    text(f"SELECT {_DELIVERY_COLUMNS} {_DELIVERY_SOURCE} ORDER BY created_at DESC, delivery_id "
+         "LIMIT :limit OFFSET :offset"),
+)  # fmt: skip
+_DELIVERY = text(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE delivery_id = :delivery_id")
+_ATTEMPTS = text(
+    "SELECT attempt, started_at, finished_at, outcome, error FROM delivery_attempts "
+    "WHERE delivery_id = :delivery_id ORDER BY attempt"
+)
+
+
+async def deliveries(engine: AsyncEngine, f: DeliveryFilters, region: str) -> Page:
+    params = {
+        "region": region + "%",
+        "recipient_id": f.recipient_id,
+        "event_id": f.event_id,
+        "event_type": f.event_type,
+        "status": f.status.value if f.status else None,
+        "channel": f.channel.value if f.channel else None,
+        "since": f.since,
+        "until": f.until,
+    }
+    return await _page(engine, _DELIVERIES, f, params)
+
+
+async def delivery(engine: AsyncEngine, delivery_id: uuid.UUID) -> dict[str, Any] | None:
+    """One delivery with each of its tries, or None."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(_DELIVERY, {"delivery_id": delivery_id})).mappings().first()
+        if row is None:
+            return None
+        tries = (await conn.execute(_ATTEMPTS, {"delivery_id": delivery_id})).mappings()
+        return {**row, "tries": [dict(t) for t in tries]}

@@ -68,7 +68,7 @@ class BadSeed(ValueError):
     """The configured seed cannot be applied; the message lists every problem."""
 
 
-def parse_seed(raw: dict[str, Any], known_types: Iterable[str]) -> Seed:
+def parse_seed(raw: dict[str, Any], known_types: Iterable[str], allow_http: bool = False) -> Seed:
     try:
         seed = Seed.model_validate(raw)
     except ValidationError as exc:
@@ -78,7 +78,8 @@ def parse_seed(raw: dict[str, Any], known_types: Iterable[str]) -> Seed:
     problems: list[FieldProblem] = []
     for i, recipient in enumerate(seed.recipients):
         problems += [
-            (f"recipients.{i}.{field}", reason) for field, reason in channel_problems(recipient.channels)
+            (f"recipients.{i}.{field}", reason)
+            for field, reason in channel_problems(recipient.channels, allow_http)
         ]
     for i, rule in enumerate(seed.rules):
         problems += [(f"rules.{i}.{field}", reason) for field, reason in rule_problems(rule, known)]

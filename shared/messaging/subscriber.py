@@ -1,4 +1,5 @@
-"""A durable JetStream pull consumer that feeds a projector in ordered batches.
+"""A durable JetStream pull consumer that feeds a projector (or another ``BatchHandler``) in
+ordered batches.
 
 Written on nats-py rather than faststream: faststream's batch loop keeps fetching until the batch
 is full or its timeout has passed, so a batch that does not fill waits the whole timeout (the
@@ -12,15 +13,26 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from shared.events.subjects import StreamSpec
-from shared.messaging.projector import Delivery, Projector
+from shared.messaging.projector import Delivery, Outcome
 
 log = logging.getLogger(__name__)
+
+
+class BatchHandler(Protocol):
+    """What a consumer feeds: a ``Projector``, or a handler whose writes are idempotent of their
+    own (the notification router). ``apply_batch`` commits before it returns."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def apply_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]: ...
 
 
 class ProjectorConsumer:
@@ -33,7 +45,7 @@ class ProjectorConsumer:
     def __init__(
         self,
         js: JetStreamContext,
-        projector: Projector,
+        projector: BatchHandler,
         spec: StreamSpec,
         *,
         subjects: Sequence[str] = (),
@@ -125,7 +137,7 @@ class ProjectorConsumer:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
 
-async def deliver(projector: Projector, messages: list[Msg]) -> None:
+async def deliver(projector: BatchHandler, messages: list[Msg]) -> None:
     """Apply ``messages`` and acknowledge each only after the transaction that applied it."""
     deliveries = [_delivery(m) for m in messages]
     try:

@@ -3,95 +3,33 @@ checks the signature as another team would, and an SMS gateway, both under uvico
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import email
 import email.policy
-import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
-from fastapi import FastAPI, Request, Response
 
 from services.notification.channels import build_channels, http_client
 from services.notification.channels.email import EmailChannel
-from services.notification.channels.signature import verify_signature
 from services.notification.channels.sms import SmsChannel
 from services.notification.channels.webhook import WebhookChannel, resolve_secret
-from services.notification.message import DeliveryError, Message
-from services.notification.templates import TemplateOptions, render
-from shared.events.catalogue.monitoring import FlagSource, HouseholdFlagged, RiskType
-from shared.events.envelope import Actor, Envelope
+from services.notification.message import DeliveryError
 from shared.runtime.embedded import free_port
 from shared.settings import Settings
-
-VILLAGE = "150602103201"
-SECRET = "receiver-secret-of-the-county"
-
-
-def flagged_message() -> Message:
-    event = HouseholdFlagged(
-        household_id=uuid.uuid4(),
-        flag_id=uuid.uuid4(),
-        source=FlagSource.rule,
-        risk_types=[RiskType.income_drop],
-        flagged_on=date(2026, 5, 1),
-    )
-    now = datetime.now(UTC)
-    envelope = Envelope(
-        event_id=uuid.uuid4(),
-        type=event.event_type,
-        schema_version=1,
-        stream_id="household-1",
-        stream_version=1,
-        region_code=VILLAGE,
-        occurred_at=now,
-        recorded_at=now,
-        actor=Actor(id="rules", role="platform", region_code="150602"),
-        data=event.model_dump(mode="json"),
-    )
-    return render(envelope, event, TemplateOptions.of(Settings()))
-
+from tests.support.notification import SECRET, Mailbox, Receiver, flagged_message, serving, smtp_server
 
 # --- SMTP -------------------------------------------------------------------------------------
-
-
-class Mailbox:
-    """An aiosmtpd handler: keeps what it accepts; refuses some recipients with a given reply."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], bytes]] = []
-        self.refuse: dict[str, str] = {}
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 Message accepted"
 
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Controller, Mailbox]]:
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with smtp_server(mailbox) as controller:
         yield controller, mailbox
-    finally:
-        controller.stop()
 
 
 async def test_an_email_arrives_with_the_chinese_subject_and_body(smtp: tuple[Controller, Mailbox]) -> None:
@@ -143,72 +81,6 @@ async def test_an_smtp_server_that_is_not_there_is_retried_later() -> None:
 
 
 # --- HTTP receivers ---------------------------------------------------------------------------
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver and SMS gateway in one: checks signatures, fails the first ``fail`` times
-    with ``fail_status``, and keeps what it accepted."""
-
-    fail: int = 0
-    fail_status: int = 500
-    delay_s: float = 0.0
-    accepted: list[dict[str, Any]] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-    calls: int = 0
-    url: str = ""
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/hook")
-        async def hook(request: Request) -> Response:
-            self.calls += 1
-            body = await request.body()
-            timestamp = request.headers.get("x-xingcun-timestamp", "")
-            signature = request.headers.get("x-xingcun-signature", "")
-            if not verify_signature(SECRET.encode(), timestamp, body, signature, now=time.time()):
-                self.refused.append(signature)
-                return Response(status_code=401)
-            if self.delay_s:
-                await asyncio.sleep(self.delay_s)
-            if self.fail:
-                self.fail -= 1
-                return Response(status_code=self.fail_status)
-            self.accepted.append({"headers": dict(request.headers), "body": json.loads(body)})
-            return Response(status_code=204)
-
-        @app.post("/sms")
-        async def sms(request: Request) -> Response:
-            self.calls += 1
-            if request.headers.get("authorization") != "Bearer gateway-token":
-                return Response(status_code=403)
-            if self.fail:
-                self.fail -= 1
-                return Response(status_code=self.fail_status, headers={"retry-after": "7"})
-            self.accepted.append({"headers": dict(request.headers), "body": await request.json()})
-            return Response(content='{"ok": true}', media_type="application/json")
-
-        return app
-
-
-@contextlib.asynccontextmanager
-async def serving(receiver: Receiver) -> AsyncIterator[Receiver]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(receiver.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    receiver.url = f"http://127.0.0.1:{port}"
-    try:
-        yield receiver
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

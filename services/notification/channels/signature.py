@@ -11,6 +11,7 @@ import hmac
 TIMESTAMP_HEADER = "X-Xingcun-Timestamp"
 SIGNATURE_HEADER = "X-Xingcun-Signature"
 EVENT_ID_HEADER = "X-Xingcun-Event-Id"
+DELIVERY_ID_HEADER = "X-Xingcun-Delivery-Id"
 _SCHEME = "sha256="
 
 

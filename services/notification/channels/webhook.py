@@ -12,6 +12,7 @@ import httpx
 
 from services.notification.channels.http_post import post
 from services.notification.channels.signature import (
+    DELIVERY_ID_HEADER,
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -62,4 +63,6 @@ class WebhookChannel:
             SIGNATURE_HEADER: sign(secret, timestamp, body),
             EVENT_ID_HEADER: str(message.event_id),
         }
+        if message.delivery_id is not None:
+            headers[DELIVERY_ID_HEADER] = str(message.delivery_id)
         await post(self._client, address, "the webhook receiver", body, headers)

@@ -14,6 +14,7 @@ addresses in a new ``schema_version``.
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -94,3 +95,64 @@ class RoutingRuleSet(EventData):
     roles: list[Role] = Field(min_length=1)
     channels: list[ChannelKind] = Field(min_length=1)
     active: bool
+
+
+class FailureKind(StrEnum):
+    exhausted = "exhausted"  # every configured try failed
+    refused = "refused"  # the channel said trying again cannot help (bad address, no secret, 4xx)
+    # The service stopped while the message was going out: it may have arrived. Not sent again,
+    # so that nobody is told twice; an officer may resend it (POST /deliveries/{id}/resend).
+    interrupted = "interrupted"
+
+
+class _Delivery(EventData):
+    delivery_id: uuid.UUID = Field(
+        description="One (alert, recipient, channel address): the same id for every try of it"
+    )
+    alert_id: uuid.UUID = Field(description="The event told of (its event_id), or the reminder's id")
+    alert_type: str = Field(description="The type of the event told of, or `notification.reminder_due`")
+    recipient_id: uuid.UUID
+    channel: ChannelKind
+    attempts: int = Field(ge=1, description="Tries made, this one included")
+
+
+@event("notification.notification_delivered")
+class NotificationDelivered(_Delivery):
+    """A channel took the message: the SMTP server accepted it, the webhook or the SMS gateway
+    answered 2xx. Once per delivery. Stream: ``delivery-<delivery_id>``; region: the alert's."""
+
+    delivered_at: datetime
+
+
+@event("notification.notification_failed")
+class NotificationFailed(_Delivery):
+    """A delivery ended without success (``failure``): after the last try, at once when trying
+    again cannot help, or when the service stopped mid-send. Once per delivery (a resend an officer
+    asks for may add another). Stream and region as ``notification_delivered``."""
+
+    failure: FailureKind
+    reason: str = Field(max_length=1000, description="The channel's last error, in English")
+    failed_at: datetime
+
+
+class ReminderKind(StrEnum):
+    report_deadline = "report_deadline"  # a county's half-year tables are due (20 June, 21 December)
+    contact_overdue = "contact_overdue"  # an enrolled household has no contact past the deadline
+    surveys_due = "surveys_due"  # monitored households of a township not yet surveyed this quarter
+
+
+@event("notification.reminder_due")
+class ReminderDue(EventData):
+    """Something is due by a date, found from time rather than from an event; raised once per due
+    item (``reminder_id`` is derived from ``kind`` and ``item``). Routed like any other event.
+    Stream: ``reminder-<reminder_id>``; region: the region it concerns, padded to 12 digits."""
+
+    reminder_id: uuid.UUID
+    kind: ReminderKind
+    item: str = Field(
+        max_length=200,
+        description="What is due, e.g. `150602:2026H1`, a household id, or `150602103:2026Q2`",
+    )
+    due_on: date = Field(description="The date it is due by")
+    raised_on: date = Field(description="The date (in China) the reminder was raised")
+    count: int | None = Field(default=None, ge=0, description="How many (households), where it counts")

@@ -1,0 +1,198 @@
+"""The router: from each event of the streams it follows, the deliveries the routing rules ask
+for, written before anything is sent (``alerts`` and ``deliveries``).
+
+Not a projector: it keeps no checkpoint per stream. Its rows are keyed by ids derived from the
+event (``delivery.delivery_id_for``) and inserted with ``ON CONFLICT DO NOTHING``, so a batch
+JetStream delivers again, or that a second instance routes, adds nothing; and it may start
+anywhere in a stream. An event older than ``notification_max_event_age_h`` when it is first
+routed (a new router reading history, or a long outage) is not told: that news is stale.
+The directory read is the one of the moment of routing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.notification.delivery import Intent, intents_for, stored_message
+from services.notification.directory import Recipient, RoutingRule
+from services.notification.routing import rules_for
+from services.notification.templates import TemplateOptions, render
+from shared.auth import Role
+from shared.clock import Clock
+from shared.events.catalogue.notification import ANY_EVENT, Channel, ChannelKind
+from shared.events.envelope import Envelope
+from shared.messaging.batched_writes import driver_connection
+from shared.messaging.checkpoints import DeadLetter, record_dead_letter
+from shared.messaging.projector import Delivery, Outcome
+
+log = logging.getLogger(__name__)
+
+_RULES = text("SELECT rule_id, on_event, region_prefix, roles, channels FROM routing_rules WHERE active")
+# The regions covering an event's are its prefixes (2, 4, 6, 9, 12 digits): an index probe each.
+_RECIPIENTS = text(
+    "SELECT recipient_id, name, role, region_code, channels FROM recipients "
+    "WHERE active AND region_code = ANY(CAST(:regions AS text[]))"
+)
+_ALERTS = """
+    INSERT INTO alerts (alert_id, alert_type, region_code, occurred_at, message, envelope, correlation_id)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::jsonb[],
+        $7::text[])
+    ON CONFLICT (alert_id) DO NOTHING
+"""
+_DELIVERIES = """
+    INSERT INTO deliveries (delivery_id, alert_id, alert_type, region_code, recipient_id,
+        recipient_name, channel, address, secret_ref, status, next_attempt_at, created_at)
+    SELECT d, a, t, r, rid, n, c, addr, s, 'pending', now(), now()
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[],
+        $8::text[], $9::text[]) AS x(d, a, t, r, rid, n, c, addr, s)
+    ON CONFLICT (delivery_id) DO NOTHING
+"""
+_PREFIXES = (2, 4, 6, 9, 12)
+
+
+def covering(region_code: str) -> list[str]:
+    return [region_code[:n] for n in _PREFIXES if n <= len(region_code)]
+
+
+def event_type_of(subject: str) -> str:
+    """``<root>.<2>.<4>.<6>.<service>.<event>`` → ``<service>.<event>``."""
+    return ".".join(subject.rsplit(".", 2)[-2:])
+
+
+class Router:
+    """Routes one source stream's events (``notification-router-<source>``)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        source: str,
+        options: TemplateOptions,
+        clock: Clock,
+        max_age: timedelta,
+        routed: Callable[[], None],
+    ) -> None:
+        self.engine = engine
+        self.name = f"notification-router-{source}"
+        self.options = options
+        self.clock = clock
+        self.max_age = max_age
+        self.routed = routed  # wakes the dispatcher
+        self.stale = 0
+
+    async def apply_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        async with self.engine.begin() as conn:
+            rules = [_rule(row) for row in (await conn.execute(_RULES)).mappings()]
+            intents, alerts = await self._route(conn, deliveries, rules)
+            if intents:
+                await _write(conn, alerts, intents)
+        if intents:
+            self.routed()
+        return [Outcome() for _ in deliveries]
+
+    async def _route(
+        self, conn: AsyncConnection, deliveries: Sequence[Delivery], rules: list[RoutingRule]
+    ) -> tuple[list[Intent], dict[str, tuple[Envelope, str]]]:
+        # Most events concern no rule (surveys, registrations): judged by the subject, unread.
+        types = {rule.on_event for rule in rules}
+        candidates: list[tuple[Envelope, list[RoutingRule]]] = []
+        oldest = self.clock.now() - self.max_age
+        for delivery in deliveries:
+            if ANY_EVENT not in types and event_type_of(delivery.subject) not in types:
+                continue
+            try:
+                envelope = Envelope.model_validate_json(delivery.payload)
+            except Exception as exc:
+                await record_dead_letter(conn, _letter(self.name, delivery, exc))
+                continue
+            applying = rules_for(envelope.type, envelope.region_code, rules)
+            if not applying:
+                continue
+            if envelope.recorded_at < oldest:
+                self.stale += 1
+                continue
+            candidates.append((envelope, applying))
+        if not candidates:
+            return [], {}
+        regions = sorted({prefix for envelope, _ in candidates for prefix in covering(envelope.region_code)})
+        rows = (await conn.execute(_RECIPIENTS, {"regions": regions})).mappings()
+        recipients = [_recipient(row) for row in rows]
+        intents: list[Intent] = []
+        alerts: dict[str, tuple[Envelope, str]] = {}
+        for envelope, applying in candidates:
+            found = intents_for(envelope, recipients, applying)
+            if found:
+                intents.extend(found)
+                alerts[str(envelope.event_id)] = (
+                    envelope,
+                    stored_message(render(envelope, None, self.options)),
+                )
+        return intents, alerts
+
+
+async def _write(
+    conn: AsyncConnection, alerts: dict[str, tuple[Envelope, str]], intents: list[Intent]
+) -> None:
+    raw = await driver_connection(conn)
+    values = list(alerts.values())
+    await raw.execute(
+        _ALERTS,
+        [e.event_id for e, _ in values],
+        [e.type for e, _ in values],
+        [e.region_code for e, _ in values],
+        [e.recorded_at for e, _ in values],
+        [message for _, message in values],
+        [e.model_dump_json() for e, _ in values],
+        [e.correlation_id for e, _ in values],
+    )
+    regions = {str(e.event_id): e.region_code for e, _ in values}
+    types = {str(e.event_id): e.type for e, _ in values}
+    await raw.execute(
+        _DELIVERIES,
+        [i.delivery_id for i in intents],
+        [i.alert_id for i in intents],
+        [types[str(i.alert_id)] for i in intents],
+        [regions[str(i.alert_id)] for i in intents],
+        [i.recipient.recipient_id for i in intents],
+        [i.recipient.name for i in intents],
+        [i.channel.kind.value for i in intents],
+        [i.channel.address for i in intents],
+        [i.channel.secret_ref for i in intents],
+    )
+
+
+def _rule(row: dict) -> RoutingRule:  # type: ignore[type-arg]
+    return RoutingRule(
+        rule_id=row["rule_id"],
+        on_event=row["on_event"],
+        region_prefix=row["region_prefix"],
+        roles=tuple(Role(r) for r in row["roles"]),
+        channels=tuple(ChannelKind(c) for c in row["channels"]),
+        active=True,
+    )
+
+
+def _recipient(row: dict) -> Recipient:  # type: ignore[type-arg]
+    return Recipient(
+        recipient_id=row["recipient_id"],
+        name=row["name"],
+        role=Role(row["role"]),
+        region_code=row["region_code"],
+        channels=tuple(Channel.model_validate(c) for c in row["channels"]),
+        active=True,
+    )
+
+
+def _letter(consumer: str, delivery: Delivery, exc: Exception) -> DeadLetter:
+    return DeadLetter(
+        consumer=consumer,
+        subject=delivery.subject,
+        stream_sequence=delivery.stream_sequence,
+        reason=f"not an event envelope: {exc!r}"[:2000],
+        payload=delivery.payload.decode("utf-8", "replace"),
+        attempts=delivery.attempt,
+    )
