@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Container, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
@@ -141,6 +141,27 @@ async def start_runtime(
     for consumer in consumers:
         consumer.start()
     return runtime
+
+
+async def events_behind(runtime: Runtime, names: Container[str] | None = None) -> int:
+    """How many events the service's consumers (those named, else all) have yet to take in from
+    what their streams hold now."""
+    behind = 0
+    for consumer in runtime.consumers:
+        if names is None or consumer.name in names:
+            info = await runtime.js.consumer_info(consumer.spec.name, consumer.name)
+            behind += info.num_pending + info.num_ack_pending
+    return behind
+
+
+async def wait_caught_up(runtime: Runtime, within_s: float, names: Container[str] | None = None) -> int:
+    """Wait up to ``within_s`` for the consumers to take in their streams; the events still
+    behind then (0: caught up)."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    # Polled: JetStream tells no one when a consumer catches up.
+    while (behind := await events_behind(runtime, names)) and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    return behind
 
 
 async def stop_runtime(runtime: Runtime) -> None:

@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     notification_max_in_flight: int = Field(default=50, ge=1, le=1000)
     # An event older than this when first routed is not told (a new router reading history).
     notification_max_event_age_h: float = Field(default=48.0, gt=0)
+    # Reminders from time: looked for every reminder_check_interval_s; a county's half-year tables
+    # from report_days_before days before they are due, a township's quarterly surveys from
+    # survey_days_before days before the quarter ends (contacts: stage_deadlines.contact).
+    reminder_check_interval_s: float = Field(default=3600.0, gt=0)
+    reminder_report_days_before: int = Field(default=7, ge=0, le=60)
+    reminder_survey_days_before: int = Field(default=15, ge=0, le=90)
 
     # Consumers: apply attempts before an event is moved to the dead letters.
     max_apply_attempts: int = 5

@@ -23,14 +23,14 @@ from services.notification.directory import (
     RecipientBody,
     RoutingRule,
     RuleBody,
-    channel_problems,
+    recipient_problems,
     recipient_stream,
     rule_problems,
     rule_stream,
 )
 from services.notification.queries import RecipientFilters, RuleFilters
 from shared.auth import Principal, Role, allow, authenticate, ensure_covers
-from shared.events.catalogue.notification import Channel, ChannelKind
+from shared.events.catalogue.notification import Channel, ChannelKind, Party
 from shared.events.registry import all_models
 from shared.http.listing import Paged, paged, scope
 from shared.http.problems import Problem, problem_responses
@@ -63,6 +63,7 @@ class RecipientView(BaseModel):
     region_code: str
     channels: list[Channel]
     active: bool
+    enterprise_id: uuid.UUID | None = None
     version: int
 
 
@@ -77,6 +78,7 @@ class RuleView(BaseModel):
     roles: list[Role]
     channels: list[ChannelKind]
     active: bool
+    parties: list[Party] = []
     version: int
 
 
@@ -110,6 +112,7 @@ def _recipient_view(found: Versioned[Recipient]) -> RecipientView:
         region_code=r.region_code,
         channels=list(r.channels),
         active=r.active,
+        enterprise_id=r.enterprise_id,
         version=found.version,
     )
 
@@ -123,6 +126,7 @@ def _rule_view(found: Versioned[RoutingRule]) -> RuleView:
         roles=list(r.roles),
         channels=list(r.channels),
         active=r.active,
+        parties=list(r.parties),
         version=found.version,
     )
 
@@ -139,7 +143,7 @@ async def register_recipient(
 ) -> RecipientView:
     """Append ``notification.recipient_registered``. E-mail addresses, https webhook URLs (with the
     ``secret_ref`` of a configured secret) and mobile numbers are checked."""
-    _refuse(channel_problems(body.channels, runtime_of(request).settings.notification_allow_http_webhooks))
+    _refuse(recipient_problems(body, runtime_of(request).settings.notification_allow_http_webhooks))
     ensure_covers(principal, body.region_code, "region_code")
     recipient_id = uuid7()
     async with runtime_of(request).store.session() as session:
@@ -159,7 +163,7 @@ async def update_recipient(
 ) -> RecipientView:
     """Append ``notification.recipient_updated`` with the whole recipient; unchanged, nothing is
     appended. Both the recipient's region and the new one must lie in the caller's."""
-    _refuse(channel_problems(body.channels, runtime_of(request).settings.notification_allow_http_webhooks))
+    _refuse(recipient_problems(body, runtime_of(request).settings.notification_allow_http_webhooks))
     store = runtime_of(request).store
     async with store.session() as session:
         current = commands.latest_recipient(await session.load(recipient_stream(recipient_id)))

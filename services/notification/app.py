@@ -18,17 +18,25 @@ from services.notification.api import known_event_types, router
 from services.notification.deliveries_api import router as deliveries_router
 from services.notification.dispatcher import Wake, dispatch
 from services.notification.projection import Directory
+from services.notification.reminder_job import raise_reminders
+from services.notification.reminders_api import router as reminders_router
 from services.notification.router import Router
 from services.notification.seed import parse_seed, seed_worker
 from services.notification.templates import TemplateOptions
+from services.notification.watch import ClosedPeriods, Households, PairingParties
 from shared.clock import Clock, SystemClock
 from shared.events.catalogue.notification import ReminderDue
-from shared.service import Consumes, Handles, Runtime, create_app
+from shared.service import Consumes, Handles, Runtime, create_app, every
 from shared.settings import ServiceName, Settings
 
 # Read models the notification service projects, by the name `xingcun rebuild` takes. The
 # deliveries are not among them: they are the service's own record of what it sent.
-PROJECTIONS = {"notification-directory": Consumes("notification", Directory)}
+PROJECTIONS = {
+    "notification-directory": Consumes("notification", Directory),
+    "notification-households": Consumes("monitoring", Households),
+    "notification-pairing": Consumes("pairing", PairingParties),
+    "notification-periods": Consumes("reporting", ClosedPeriods),
+}
 # The streams whose events are told, and of the service's own stream only its reminders (never
 # its delivery records: a rule on `*` would otherwise tell of its own deliveries without end).
 ROUTED: dict[ServiceName, tuple[str, ...]] = {
@@ -49,6 +57,14 @@ def routers(settings: Settings, clock: Clock, wake: Wake) -> list[Handles]:
     return [Handles(source, partial(build, source), types) for source, types in ROUTED.items()]
 
 
+reminder_worker = every(
+    "reminders",
+    raise_reminders,
+    lambda settings: settings.reminder_check_interval_s,
+    lambda raised: f"{len(raised)} raised" if raised else None,
+)
+
+
 def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -63,9 +79,9 @@ def create(settings: Settings | None = None, clock: Clock | None = None) -> Fast
 
     app = create_app(
         "notification",
-        routers=[router, deliveries_router],
+        routers=[router, deliveries_router, reminders_router],
         consumes=[*PROJECTIONS.values(), *routers(settings, clock, wake)],
-        workers=[seed_worker(seed), dispatcher],
+        workers=[seed_worker(seed), dispatcher, reminder_worker],
         settings=settings,
         clock=clock,
         title="xingcun notification",

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.notification.directory import Recipient, RoutingRule
 from services.notification.message import DeliveryError, Message
-from services.notification.routing import recipients_for
+from services.notification.routing import NO_PARTIES, EventParties, recipients_for
 from shared.events.catalogue.notification import Channel, FailureKind
 from shared.events.envelope import Envelope
 
@@ -38,7 +38,10 @@ class Intent:
 
 
 def intents_for(
-    envelope: Envelope, recipients: Iterable[Recipient], rules: Iterable[RoutingRule]
+    envelope: Envelope,
+    recipients: Iterable[Recipient],
+    rules: Iterable[RoutingRule],
+    parties: EventParties = NO_PARTIES,
 ) -> list[Intent]:
     return [
         Intent(
@@ -47,7 +50,9 @@ def intents_for(
             recipient,
             channel,
         )
-        for recipient, channel in recipients_for(envelope.type, envelope.region_code, recipients, rules)
+        for recipient, channel in recipients_for(
+            envelope.type, envelope.region_code, recipients, rules, parties
+        )
     ]
 
 

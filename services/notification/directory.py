@@ -17,6 +17,7 @@ from shared.events.catalogue.notification import (
     REGION_PREFIX_PATTERN,
     Channel,
     ChannelKind,
+    Party,
     RecipientRegistered,
     RecipientUpdated,
     RoutingRuleSet,
@@ -37,6 +38,7 @@ class Recipient:
     region_code: str
     channels: tuple[Channel, ...]
     active: bool
+    enterprise_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class RoutingRule:
     roles: tuple[Role, ...]
     channels: tuple[ChannelKind, ...]
     active: bool
+    parties: tuple[Party, ...] = ()
 
 
 class RecipientBody(BaseModel):
@@ -61,6 +64,9 @@ class RecipientBody(BaseModel):
     )
     channels: list[Channel] = Field(min_length=1, max_length=10)
     active: bool = True
+    enterprise_id: uuid.UUID | None = Field(
+        default=None, description="The enterprise it speaks for (role `enterprise` only)"
+    )
 
 
 class RuleBody(BaseModel):
@@ -70,9 +76,14 @@ class RuleBody(BaseModel):
 
     on_event: str = Field(min_length=1, max_length=100, description="A catalogue event type, or `*`")
     region_prefix: str = Field(pattern=REGION_PREFIX_PATTERN)
-    roles: list[Role] = Field(min_length=1)
+    roles: list[Role] = Field(default_factory=list, description="Empty only when `parties` is not")
     channels: list[ChannelKind] = Field(min_length=1)
     active: bool = True
+    parties: list[Party] = Field(
+        default_factory=list,
+        description="Also the event's parties: `assigned_contact` (its household's contact, by SMS), "
+        "`enterprise` (the recipients registered for the enterprise it names)",
+    )
 
 
 def address_problem(channel: Channel, allow_http: bool = False) -> str | None:
@@ -124,8 +135,14 @@ def rule_problems(body: RuleBody, known_types: Iterable[str]) -> list[FieldProbl
     problems: list[FieldProblem] = []
     if body.on_event != ANY_EVENT and body.on_event not in set(known_types):
         problems.append(("on_event", f"no event type {body.on_event!r} in the catalogue (or use '*')"))
+    if not body.roles and not body.parties:
+        problems.append(("roles", "a rule names roles, parties or both"))
     if len(set(body.roles)) != len(body.roles):
         problems.append(("roles", "a role is listed twice"))
+    if len(set(body.parties)) != len(body.parties):
+        problems.append(("parties", "a party is listed twice"))
+    if Party.assigned_contact in body.parties and ChannelKind.sms not in body.channels:
+        problems.append(("channels", "the assigned contact is reached by SMS: list `sms`"))
     if len(set(body.channels)) != len(body.channels):
         problems.append(("channels", "a channel kind is listed twice"))
     return problems
@@ -139,7 +156,17 @@ def recipient_of(event: RecipientRegistered | RecipientUpdated) -> Recipient:
         region_code=event.region_code,
         channels=tuple(event.channels),
         active=event.active,
+        enterprise_id=event.enterprise_id,
     )
+
+
+def recipient_problems(body: RecipientBody, allow_http: bool = False) -> list[FieldProblem]:
+    problems = channel_problems(body.channels, allow_http)
+    if body.enterprise_id is not None and body.role is not Role.enterprise:
+        problems.append(
+            ("enterprise_id", "only a recipient in the role `enterprise` speaks for an enterprise")
+        )
+    return problems
 
 
 def rule_of(event: RoutingRuleSet) -> RoutingRule:
@@ -150,6 +177,7 @@ def rule_of(event: RoutingRuleSet) -> RoutingRule:
         roles=tuple(event.roles),
         channels=tuple(event.channels),
         active=event.active,
+        parties=tuple(event.parties),
     )
 
 

@@ -14,25 +14,27 @@ from shared.messaging.batched_writes import StepwiseProjection, Write
 
 _RECIPIENT = text(
     """
-    INSERT INTO recipients (recipient_id, name, role, region_code, channels, active, version,
-        registered_at, updated_at)
-    VALUES (:recipient_id, :name, :role, :region_code, CAST(:channels AS jsonb), :active, :version,
-        :at, :at)
+    INSERT INTO recipients (recipient_id, name, role, region_code, channels, active, enterprise_id,
+        version, registered_at, updated_at)
+    VALUES (:recipient_id, :name, :role, :region_code, CAST(:channels AS jsonb), :active, :enterprise_id,
+        :version, :at, :at)
     ON CONFLICT (recipient_id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
         region_code = EXCLUDED.region_code, channels = EXCLUDED.channels, active = EXCLUDED.active,
-        version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+        enterprise_id = EXCLUDED.enterprise_id, version = EXCLUDED.version,
+        updated_at = EXCLUDED.updated_at
     WHERE recipients.version < EXCLUDED.version
     """
 )
 _RULE = text(
     """
-    INSERT INTO routing_rules (rule_id, on_event, region_prefix, roles, channels, active, version,
-        updated_at)
+    INSERT INTO routing_rules (rule_id, on_event, region_prefix, roles, channels, active, parties,
+        version, updated_at)
     VALUES (:rule_id, :on_event, :region_prefix, CAST(:roles AS jsonb), CAST(:channels AS jsonb),
-        :active, :version, :at)
+        :active, CAST(:parties AS jsonb), :version, :at)
     ON CONFLICT (rule_id) DO UPDATE SET on_event = EXCLUDED.on_event,
         region_prefix = EXCLUDED.region_prefix, roles = EXCLUDED.roles, channels = EXCLUDED.channels,
-        active = EXCLUDED.active, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+        active = EXCLUDED.active, parties = EXCLUDED.parties, version = EXCLUDED.version,
+        updated_at = EXCLUDED.updated_at
     WHERE routing_rules.version < EXCLUDED.version
     """
 )
@@ -50,6 +52,7 @@ def _writes(envelope: Envelope, event: EventData) -> list[Write]:
                 "region_code": event.region_code,
                 "channels": json.dumps(channels, ensure_ascii=False),
                 "active": event.active,
+                "enterprise_id": event.enterprise_id,
             }
             return [(_RECIPIENT, {**values, **common})]
         case RoutingRuleSet():
@@ -60,6 +63,7 @@ def _writes(envelope: Envelope, event: EventData) -> list[Write]:
                 "roles": json.dumps([r.value for r in event.roles]),
                 "channels": json.dumps([c.value for c in event.channels]),
                 "active": event.active,
+                "parties": json.dumps([p.value for p in event.parties]),
             }
             return [(_RULE, {**values, **common})]
     return []

@@ -34,7 +34,7 @@ class RuleFilters(Listing):
     active: bool | None = None
 
 
-_RECIPIENT_COLUMNS = "recipient_id, name, role, region_code, channels, active, version"
+_RECIPIENT_COLUMNS = "recipient_id, name, role, region_code, channels, active, enterprise_id, version"
 _RECIPIENT_SOURCE = """
     FROM recipients
     WHERE region_code LIKE :region
@@ -42,7 +42,7 @@ _RECIPIENT_SOURCE = """
       AND (CAST(:active AS boolean) IS NULL OR active = :active)
       AND (CAST(:channel AS jsonb) IS NULL OR channels @> CAST(:channel AS jsonb))
 """
-_RULE_COLUMNS = "rule_id, on_event, region_prefix, roles, channels, active, version"
+_RULE_COLUMNS = "rule_id, on_event, region_prefix, roles, channels, active, parties, version"
 _RULE_SOURCE = """
     FROM routing_rules
     WHERE (region_prefix LIKE :region OR :scope LIKE region_prefix || '%')

@@ -12,19 +12,21 @@ The directory read is the one of the moment of routing.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.notification.delivery import Intent, intents_for, stored_message
-from services.notification.directory import Recipient, RoutingRule
-from services.notification.routing import rules_for
+from services.notification.directory import Recipient, RoutingRule, address_problem
+from services.notification.routing import NO_PARTIES, EventParties, rules_for
 from services.notification.templates import TemplateOptions, render
 from shared.auth import Role
 from shared.clock import Clock
-from shared.events.catalogue.notification import ANY_EVENT, Channel, ChannelKind
+from shared.events.catalogue.notification import ANY_EVENT, Channel, ChannelKind, Party
 from shared.events.envelope import Envelope
 from shared.messaging.batched_writes import driver_connection
 from shared.messaging.checkpoints import DeadLetter, record_dead_letter
@@ -32,10 +34,12 @@ from shared.messaging.projector import Delivery, Outcome
 
 log = logging.getLogger(__name__)
 
-_RULES = text("SELECT rule_id, on_event, region_prefix, roles, channels FROM routing_rules WHERE active")
+_RULES = text(
+    "SELECT rule_id, on_event, region_prefix, roles, channels, parties FROM routing_rules WHERE active"
+)
 # The regions covering an event's are its prefixes (2, 4, 6, 9, 12 digits): an index probe each.
 _RECIPIENTS = text(
-    "SELECT recipient_id, name, role, region_code, channels FROM recipients "
+    "SELECT recipient_id, name, role, region_code, channels, enterprise_id FROM recipients "
     "WHERE active AND region_code = ANY(CAST(:regions AS text[]))"
 )
 _ALERTS = """
@@ -52,7 +56,23 @@ _DELIVERIES = """
         $8::text[], $9::text[]) AS x(d, a, t, r, rid, n, c, addr, s)
     ON CONFLICT (delivery_id) DO NOTHING
 """
+_CONTACTS = text(
+    "SELECT household_id, region_code, contact_name, contact_unit, contact_phone FROM household_watch "
+    "WHERE household_id = ANY(CAST(:ids AS uuid[])) AND contact_phone IS NOT NULL"
+)
+_LINKS = text(
+    "SELECT subject_id, enterprise_ids FROM enterprise_links WHERE subject_id = ANY(CAST(:ids AS uuid[]))"
+)
+_ENTERPRISE_RECIPIENTS = text(
+    "SELECT recipient_id, name, role, region_code, channels, enterprise_id FROM recipients "
+    "WHERE active AND enterprise_id = ANY(CAST(:ids AS uuid[]))"
+)
 _PREFIXES = (2, 4, 6, 9, 12)
+# Fields through which an event names an enterprise: directly, or by an agreement or a project
+# (a card's subject is one of those).
+_ENTERPRISE_FIELDS = ("enterprise_id", "enterprise_ids")
+_LINKED_FIELDS = ("agreement_id", "agreement_ids", "project_id", "subject_id", "successor_agreement_id")
+_CONTACTS_NAMESPACE = uuid.UUID("3d0c6a52-96e1-5b1f-b7a4-1f0e2d9c8a77")
 
 
 def covering(region_code: str) -> list[str]:
@@ -121,10 +141,11 @@ class Router:
         regions = sorted({prefix for envelope, _ in candidates for prefix in covering(envelope.region_code)})
         rows = (await conn.execute(_RECIPIENTS, {"regions": regions})).mappings()
         recipients = [_recipient(row) for row in rows]
+        parties = await _parties(conn, [e for e, rules in candidates if any(r.parties for r in rules)])
         intents: list[Intent] = []
         alerts: dict[str, tuple[Envelope, str]] = {}
         for envelope, applying in candidates:
-            found = intents_for(envelope, recipients, applying)
+            found = intents_for(envelope, recipients, applying, parties.get(envelope.event_id, NO_PARTIES))
             if found:
                 intents.extend(found)
                 alerts[str(envelope.event_id)] = (
@@ -165,6 +186,70 @@ async def _write(
     )
 
 
+def _values(data: dict[str, Any], fields: Sequence[str]) -> list[str]:
+    found: list[str] = []
+    for name in fields:
+        value = data.get(name)
+        if isinstance(value, list):
+            found.extend(str(v) for v in value)
+        elif value is not None:
+            found.append(str(value))
+    return found
+
+
+async def _parties(conn: AsyncConnection, envelopes: list[Envelope]) -> dict[uuid.UUID, EventParties]:
+    """Each event's parties: its household's contact, the recipients of the enterprises it names."""
+    if not envelopes:
+        return {}
+    households = {str(e.data["household_id"]) for e in envelopes if e.data.get("household_id")}
+    contacts: dict[str, Recipient] = {}
+    if households:
+        for row in (await conn.execute(_CONTACTS, {"ids": sorted(households)})).mappings():
+            if contact := _contact(row):
+                contacts[str(row["household_id"])] = contact
+    linked = {v for e in envelopes for v in _values(e.data, _LINKED_FIELDS)}
+    links: dict[str, list[str]] = {}
+    if linked:
+        for row in (await conn.execute(_LINKS, {"ids": sorted(linked)})).mappings():
+            links[str(row["subject_id"])] = [str(i) for i in row["enterprise_ids"]]
+    named = {
+        e.event_id: {
+            *_values(e.data, _ENTERPRISE_FIELDS),
+            *(i for v in _values(e.data, _LINKED_FIELDS) for i in links.get(v, ())),
+        }
+        for e in envelopes
+    }
+    wanted = sorted({i for ids in named.values() for i in ids})
+    by_enterprise: dict[str, list[Recipient]] = {}
+    if wanted:
+        for row in (await conn.execute(_ENTERPRISE_RECIPIENTS, {"ids": wanted})).mappings():
+            by_enterprise.setdefault(str(row["enterprise_id"]), []).append(_recipient(row))
+    return {
+        e.event_id: EventParties(
+            contact=contacts.get(str(e.data.get("household_id"))),
+            enterprises=tuple(r for i in sorted(named[e.event_id]) for r in by_enterprise.get(i, ())),
+        )
+        for e in envelopes
+    }
+
+
+def _contact(row: Any) -> Recipient | None:
+    """The household's assigned contact as a recipient: reached by SMS at the phone monitoring
+    recorded, when it is a mobile number."""
+    channel = Channel(kind=ChannelKind.sms, address=str(row["contact_phone"]).strip())
+    if address_problem(channel) is not None:
+        return None
+    household_id = row["household_id"]
+    return Recipient(
+        recipient_id=uuid.uuid5(_CONTACTS_NAMESPACE, f"{household_id}/{channel.address}"),
+        name=f"{row['contact_name']}（{row['contact_unit']}，帮扶联系人）",
+        role=Role.viewer,
+        region_code=row["region_code"],
+        channels=(channel,),
+        active=True,
+    )
+
+
 def _rule(row: dict) -> RoutingRule:  # type: ignore[type-arg]
     return RoutingRule(
         rule_id=row["rule_id"],
@@ -173,6 +258,7 @@ def _rule(row: dict) -> RoutingRule:  # type: ignore[type-arg]
         roles=tuple(Role(r) for r in row["roles"]),
         channels=tuple(ChannelKind(c) for c in row["channels"]),
         active=True,
+        parties=tuple(Party(p) for p in row["parties"]),
     )
 
 
@@ -184,6 +270,7 @@ def _recipient(row: dict) -> Recipient:  # type: ignore[type-arg]
         region_code=row["region_code"],
         channels=tuple(Channel.model_validate(c) for c in row["channels"]),
         active=True,
+        enterprise_id=row.get("enterprise_id"),
     )
 
 

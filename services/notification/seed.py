@@ -23,7 +23,7 @@ from services.notification.directory import (
     FieldProblem,
     RecipientBody,
     RuleBody,
-    channel_problems,
+    recipient_problems,
     recipient_stream,
     rule_problems,
     rule_stream,
@@ -78,8 +78,7 @@ def parse_seed(raw: dict[str, Any], known_types: Iterable[str], allow_http: bool
     problems: list[FieldProblem] = []
     for i, recipient in enumerate(seed.recipients):
         problems += [
-            (f"recipients.{i}.{field}", reason)
-            for field, reason in channel_problems(recipient.channels, allow_http)
+            (f"recipients.{i}.{field}", reason) for field, reason in recipient_problems(recipient, allow_http)
         ]
     for i, rule in enumerate(seed.rules):
         problems += [(f"rules.{i}.{field}", reason) for field, reason in rule_problems(rule, known)]

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from services.notification.message import Message
 from shared.clock import CHINA
 from shared.events.catalogue.monitoring import HouseholdFlagged
+from shared.events.catalogue.notification import ReminderDue, ReminderKind
 from shared.events.catalogue.pairing import AgreementTerminated, ProjectMilestoneOverdue
 from shared.events.catalogue.reporting import Card, CardSubject, SupervisionCardChanged
 from shared.events.envelope import Envelope, EventData
@@ -209,6 +210,57 @@ def agreement_terminated(envelope: Envelope, event: EventData, options: Template
     subject = f"结对协议待接续：村 {village} 的结对协议已终止，需安排企业接续帮扶"
     lead = f"村 {village} 的结对协议于{_day(event.terminated_on)}提前终止，尚无企业接续，请安排接续帮扶。"
     return compose(envelope, subject, lead, facts, link(options, village, "pairing-list"))
+
+
+@template("notification.reminder_due")
+def reminder_due(envelope: Envelope, event: EventData, options: TemplateOptions) -> Message:
+    assert isinstance(event, ReminderDue)
+    region = region_prefix(envelope.region_code)
+    due = _day(event.due_on)
+    match event.kind:
+        case ReminderKind.report_deadline:
+            county, period = event.item.split(":", 1)
+            half = "上半年" if period.endswith("H1") else "下半年"
+            subject = f"报表提醒：县 {county} {period[:4]}年{half}报表须于{due}前报送"
+            facts = {
+                "事项": "半年报表报送（进度表、统计表）",
+                "区县": county,
+                "报告期": f"{period[:4]}年{half}（{period}）",
+                "截止日期": due,
+                "下一步": "核对报表后在兴村系统中关闭报告期（报送）",
+            }
+            lead = f"县 {county} 的{period[:4]}年{half}报表尚未报送，截止日期为{due}。"
+            return compose(envelope, subject, lead, facts, link(options, county))
+        case ReminderKind.contact_overdue:
+            household, enrolled = event.item.split(":", 1)
+            days = options.stage_deadlines.get("contact", 15)
+            subject = (
+                f"帮扶提醒：村 {envelope.region_code} 一户监测对象纳入监测已超过{days}天，尚未明确帮扶联系人"
+            )
+            facts = {
+                "事项": "明确帮扶联系人（逾期）",
+                "农户编号": household,
+                "所在村": envelope.region_code,
+                "纳入监测日期": _day(date.fromisoformat(enrolled)),
+                "应明确日期": f"{due}前（纳入监测后{days}天内）",
+                "下一步": "确定帮扶联系人并在系统中登记",
+            }
+            lead = f"村 {envelope.region_code} 有一户监测对象纳入监测已超过{days}天，尚未明确帮扶联系人。"
+            return compose(envelope, subject, lead, facts, link(options, envelope.region_code))
+        case ReminderKind.surveys_due:
+            township, quarter = event.item.split(":", 1)
+            label = f"{quarter[:4]}年第{quarter[-1]}季度"
+            subject = f"监测提醒：乡镇 {township} 有{event.count}户监测对象未完成{label}监测"
+            facts = {
+                "事项": "季度监测（家庭成员、人均纯收入、合规自付支出）",
+                "乡镇": township,
+                "季度": label,
+                "未完成户数": str(event.count),
+                "截止日期": due,
+            }
+            lead = f"乡镇 {township} 有{event.count}户监测对象尚未完成{label}监测，请于{due}前完成。"
+            return compose(envelope, subject, lead, facts, link(options, region, "monitoring"))
+    return generic(envelope, options)
 
 
 def generic(envelope: Envelope, options: TemplateOptions) -> Message:

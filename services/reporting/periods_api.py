@@ -10,7 +10,6 @@ transaction, so an event never names a filing that is not there, nor a filing ex
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from datetime import date, datetime
@@ -33,7 +32,7 @@ from shared.eventstore.store import ConcurrencyConflict
 from shared.http.listing import Listing, Paged, scope
 from shared.http.problems import Problem, problem_responses
 from shared.ids import uuid7
-from shared.service import Runtime, command_context, runtime_of
+from shared.service import Runtime, command_context, runtime_of, wait_caught_up
 from shared.settings import Settings
 
 router = APIRouter(tags=["periods"])
@@ -186,21 +185,12 @@ async def caught_up(runtime: Runtime) -> None:
     """Wait until every projection has taken in what its stream holds (503 after CATCH_UP_S).
     An event its producer committed but has not yet published (a relay's few milliseconds) is
     not seen: such a fact counts in the next period."""
-    deadline = asyncio.get_running_loop().time() + CATCH_UP_S
-    while True:
-        behind = 0
-        for consumer in runtime.consumers:
-            info = await runtime.js.consumer_info(consumer.spec.name, consumer.name)
-            behind += info.num_pending + info.num_ack_pending
-        if not behind:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise Problem(
-                503,
-                "Reporting is catching up",
-                f"{behind} events are still to be taken in; close the period again in a minute",
-            )
-        await asyncio.sleep(0.1)
+    if behind := await wait_caught_up(runtime, CATCH_UP_S):
+        raise Problem(
+            503,
+            "Reporting is catching up",
+            f"{behind} events are still to be taken in; close the period again in a minute",
+        )
 
 
 # A county's closings are shown to the regions inside it too (a township sees that its county

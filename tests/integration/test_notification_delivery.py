@@ -189,7 +189,9 @@ async def test_a_receiver_failing_three_times_gets_one_delivery_and_one_that_alw
     make_settings: Any,
 ) -> None:
     flaky = Receiver(fail=3)
-    async with desk(make_settings, receiver=flaky, notification_max_attempts=4) as d:
+    async with desk(
+        make_settings, receiver=flaky, notification_max_attempts=4, notification_backoff_base_s=0.1
+    ) as d:
         await d.recipient(
             "县平台",
             "platform",
@@ -206,7 +208,8 @@ async def test_a_receiver_failing_three_times_gets_one_delivery_and_one_that_alw
         assert [t["outcome"] for t in detail["tries"]] == ["retry", "retry", "retry", "delivered"]
         started = [datetime.fromisoformat(t["started_at"]) for t in detail["tries"]]
         gaps = [b - a for a, b in itertools.pairwise(started)]
-        assert gaps[1] > gaps[0] and gaps[2] > gaps[1]  # backoff grows
+        # Each wait is at least the backoff's: 0.1 s, then 0.2, then 0.4.
+        assert [gap >= timedelta(seconds=0.1 * 2**n) for n, gap in enumerate(gaps)] == [True] * 3
 
         flaky.fail = 1_000
         flaky.calls = 0

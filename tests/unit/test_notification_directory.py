@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from services.notification.api import known_event_types
-from services.notification.directory import RecipientBody, RuleBody, channel_problems, rule_problems
+from services.notification.directory import (
+    RecipientBody,
+    RuleBody,
+    address_problem,
+    channel_problems,
+    recipient_problems,
+    rule_problems,
+)
 from services.notification.seed import BadSeed, parse_seed, recipient_id_of, rule_id_of
 from shared.auth import Role
 from shared.events.catalogue.notification import Channel, ChannelKind
@@ -112,8 +120,30 @@ def test_a_rule_names_a_catalogue_event_type_or_star() -> None:
         body(roles=["mayor"])
     with pytest.raises(ValidationError):
         body(channels=["pigeon"])
+    # Roles or parties: a rule reaching nobody is refused, one reaching only the event's parties is not.
+    assert [f for f, _ in rule_problems(body(roles=[]), known)] == ["roles"]
+    assert rule_problems(body(roles=[], parties=["enterprise"]), known) == []
+    contact_by_email = body(parties=["assigned_contact"], channels=["email"])
+    assert [f for f, _ in rule_problems(contact_by_email, known)] == ["channels"]
+    assert [f for f, _ in rule_problems(body(parties=["enterprise", "enterprise"]), known)] == ["parties"]
     with pytest.raises(ValidationError):
-        body(roles=[])
+        body(parties=["mayor"])
+
+
+def test_only_an_enterprise_recipient_speaks_for_an_enterprise() -> None:
+    values = {"name": "某企业", "role": "enterprise", "region_code": "150602",
+              "channels": [{"kind": "email", "address": "e@example.cn"}],
+              "enterprise_id": str(uuid.uuid4())}  # fmt: skip
+    assert recipient_problems(RecipientBody.model_validate(values)) == []
+    officer = RecipientBody.model_validate({**values, "role": "county_officer"})
+    assert [f for f, _ in recipient_problems(officer)] == ["enterprise_id"]
+
+
+def test_a_webhook_may_be_plain_http_only_where_allowed() -> None:
+    hook = Channel(kind=ChannelKind.webhook, address="http://127.0.0.1:9000/in", secret_ref="k")
+    assert address_problem(hook) is not None
+    assert address_problem(hook, allow_http=True) is None
+    assert address_problem(hook.model_copy(update={"address": "ftp://x.example.cn/in"}), allow_http=True)
 
 
 SEED = {

@@ -17,7 +17,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.auth import Role
 from shared.events.envelope import EventData
@@ -33,6 +33,16 @@ class ChannelKind(StrEnum):
     email = "email"  # over SMTP
     webhook = "webhook"  # an HMAC-signed HTTP POST to another system
     sms = "sms"  # through the configured SMS gateway
+
+
+class Party(StrEnum):
+    """Who an event concerns, reached by a rule as well as by roles."""
+
+    # the household's 帮扶联系人, by SMS to the phone monitoring.contact_assigned gave
+    assigned_contact = "assigned_contact"
+    # the recipients registered for the enterprise(s) the event names (directly, or through its
+    # agreement or project)
+    enterprise = "enterprise"
 
 
 class Channel(BaseModel):
@@ -64,6 +74,11 @@ class _Recipient(EventData):
     )
     channels: list[Channel] = Field(min_length=1)
     active: bool = Field(description="An inactive recipient is kept on record and told nothing")
+    enterprise_id: uuid.UUID | None = Field(
+        default=None,
+        description="Set when the recipient speaks for one enterprise: it is told only of that "
+        "enterprise's affairs, by rules naming the `enterprise` party (never by role)",
+    )
 
 
 @event("notification.recipient_registered")
@@ -92,9 +107,19 @@ class RoutingRuleSet(EventData):
         min_length=1, max_length=100, description="A catalogue event type, or `*` for every event"
     )
     region_prefix: str = Field(pattern=REGION_PREFIX_PATTERN, description="Events whose region starts so")
-    roles: list[Role] = Field(min_length=1)
+    roles: list[Role] = Field(description="Empty only when the rule names parties")
     channels: list[ChannelKind] = Field(min_length=1)
     active: bool
+    parties: list[Party] = Field(
+        default_factory=list,
+        description="Also the event's own parties: its household's contact, its enterprise",
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> RoutingRuleSet:
+        if not self.roles and not self.parties:
+            raise ValueError("a rule names roles, parties or both")
+        return self
 
 
 class FailureKind(StrEnum):
