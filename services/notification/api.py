@@ -79,6 +79,7 @@ class RuleView(BaseModel):
     channels: list[ChannelKind]
     active: bool
     parties: list[Party] = []
+    where: dict[str, list[str]] = {}
     version: int
 
 
@@ -127,6 +128,7 @@ def _rule_view(found: Versioned[RoutingRule]) -> RuleView:
         channels=list(r.channels),
         active=r.active,
         parties=list(r.parties),
+        where={name: list(values) for name, values in r.where},
         version=found.version,
     )
 

@@ -51,7 +51,7 @@ def intents_for(
             channel,
         )
         for recipient, channel in recipients_for(
-            envelope.type, envelope.region_code, recipients, rules, parties
+            envelope.type, envelope.region_code, recipients, rules, parties, envelope.data
         )
     ]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,7 @@ from shared.events.catalogue.notification import (
     RecipientUpdated,
     RoutingRuleSet,
 )
+from shared.events.registry import latest_version, model_for
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")
 # A mainland mobile number (optionally +86), or another country's in E.164.
@@ -50,6 +52,11 @@ class RoutingRule:
     channels: tuple[ChannelKind, ...]
     active: bool
     parties: tuple[Party, ...] = ()
+    # (data field, the values it may have), all to hold: {"card": ["red"]}
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def matches(self, data: Mapping[str, Any]) -> bool:
+        return all(_text(data.get(name)) in values for name, values in self.where)
 
 
 class RecipientBody(BaseModel):
@@ -83,6 +90,10 @@ class RuleBody(BaseModel):
         default_factory=list,
         description="Also the event's parties: `assigned_contact` (its household's contact, by SMS), "
         "`enterprise` (the recipients registered for the enterprise it names)",
+    )
+    where: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Only events whose data field has one of the values, e.g. {"card": ["red"]}',
     )
 
 
@@ -139,12 +150,32 @@ def rule_problems(body: RuleBody, known_types: Iterable[str]) -> list[FieldProbl
         problems.append(("roles", "a rule names roles, parties or both"))
     if len(set(body.roles)) != len(body.roles):
         problems.append(("roles", "a role is listed twice"))
+    if len(set(body.channels)) != len(body.channels):
+        problems.append(("channels", "a channel kind is listed twice"))
     if len(set(body.parties)) != len(body.parties):
         problems.append(("parties", "a party is listed twice"))
     if Party.assigned_contact in body.parties and ChannelKind.sms not in body.channels:
         problems.append(("channels", "the assigned contact is reached by SMS: list `sms`"))
-    if len(set(body.channels)) != len(body.channels):
-        problems.append(("channels", "a channel kind is listed twice"))
+    problems += where_problems(body)
+    return problems
+
+
+def where_problems(body: RuleBody) -> list[FieldProblem]:
+    """A condition names a plain field of the event type's data, with one value or more."""
+    if not body.where:
+        return []
+    if body.on_event == ANY_EVENT:
+        return [("where", "a condition needs one event type, not `*`")]
+    try:
+        fields = model_for(body.on_event, latest_version(body.on_event)).model_fields
+    except LookupError:
+        return []  # the unknown type is named by on_event's problem
+    problems: list[FieldProblem] = []
+    for name, values in body.where.items():
+        if name not in fields:
+            problems.append((f"where.{name}", f"{body.on_event} has no field {name!r}"))
+        elif not values:
+            problems.append((f"where.{name}", "give one value or more"))
     return problems
 
 
@@ -178,7 +209,18 @@ def rule_of(event: RoutingRuleSet) -> RoutingRule:
         channels=tuple(event.channels),
         active=event.active,
         parties=tuple(event.parties),
+        where=tuple((name, tuple(values)) for name, values in sorted(event.where.items())),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A data value as a condition compares it: enums and ids by their JSON text, booleans as
+    `true`/`false`."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def stream_region(prefix: str) -> str:

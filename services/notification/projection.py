@@ -28,12 +28,13 @@ _RECIPIENT = text(
 _RULE = text(
     """
     INSERT INTO routing_rules (rule_id, on_event, region_prefix, roles, channels, active, parties,
-        version, updated_at)
+        condition, version, updated_at)
     VALUES (:rule_id, :on_event, :region_prefix, CAST(:roles AS jsonb), CAST(:channels AS jsonb),
-        :active, CAST(:parties AS jsonb), :version, :at)
+        :active, CAST(:parties AS jsonb), CAST(:condition AS jsonb), :version, :at)
     ON CONFLICT (rule_id) DO UPDATE SET on_event = EXCLUDED.on_event,
         region_prefix = EXCLUDED.region_prefix, roles = EXCLUDED.roles, channels = EXCLUDED.channels,
-        active = EXCLUDED.active, parties = EXCLUDED.parties, version = EXCLUDED.version,
+        active = EXCLUDED.active, parties = EXCLUDED.parties, condition = EXCLUDED.condition,
+        version = EXCLUDED.version,
         updated_at = EXCLUDED.updated_at
     WHERE routing_rules.version < EXCLUDED.version
     """
@@ -64,6 +65,7 @@ def _writes(envelope: Envelope, event: EventData) -> list[Write]:
                 "channels": json.dumps([c.value for c in event.channels]),
                 "active": event.active,
                 "parties": json.dumps([p.value for p in event.parties]),
+                "condition": json.dumps(event.where, ensure_ascii=False),
             }
             return [(_RULE, {**values, **common})]
     return []

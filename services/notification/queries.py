@@ -42,7 +42,9 @@ _RECIPIENT_SOURCE = """
       AND (CAST(:active AS boolean) IS NULL OR active = :active)
       AND (CAST(:channel AS jsonb) IS NULL OR channels @> CAST(:channel AS jsonb))
 """
-_RULE_COLUMNS = "rule_id, on_event, region_prefix, roles, channels, active, parties, version"
+_RULE_COLUMNS = (
+    "rule_id, on_event, region_prefix, roles, channels, active, parties, condition AS \"where\", version"
+)
 _RULE_SOURCE = """
     FROM routing_rules
     WHERE (region_prefix LIKE :region OR :scope LIKE region_prefix || '%')

@@ -35,7 +35,8 @@ from shared.messaging.projector import Delivery, Outcome
 log = logging.getLogger(__name__)
 
 _RULES = text(
-    "SELECT rule_id, on_event, region_prefix, roles, channels, parties FROM routing_rules WHERE active"
+    "SELECT rule_id, on_event, region_prefix, roles, channels, parties, condition "
+    "FROM routing_rules WHERE active"
 )
 # The regions covering an event's are its prefixes (2, 4, 6, 9, 12 digits): an index probe each.
 _RECIPIENTS = text(
@@ -129,7 +130,7 @@ class Router:
             except Exception as exc:
                 await record_dead_letter(conn, _letter(self.name, delivery, exc))
                 continue
-            applying = rules_for(envelope.type, envelope.region_code, rules)
+            applying = rules_for(envelope.type, envelope.region_code, rules, envelope.data)
             if not applying:
                 continue
             if envelope.recorded_at < oldest:
@@ -259,6 +260,7 @@ def _rule(row: dict) -> RoutingRule:  # type: ignore[type-arg]
         channels=tuple(ChannelKind(c) for c in row["channels"]),
         active=True,
         parties=tuple(Party(p) for p in row["parties"]),
+        where=tuple((name, tuple(values)) for name, values in sorted(row["condition"].items())),
     )
 
 

@@ -8,15 +8,18 @@ party, it reaches the event's own people: the household's assigned contact, the 
 registered for the enterprise the event concerns. A recipient registered for an enterprise is
 reached only so, never by role: an enterprise hears of its own affairs only.
 
-A recipient is told on the channels both a rule lists and the recipient has. Rules add up: a
+A rule's ``where`` narrows it to events whose data has given values (``{"card": ["red"]}``). A
+recipient is told on the channels both a rule lists and the recipient has. Rules add up: a
 recipient two rules reach is told once per channel, on the channels of either.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 from services.notification.directory import Recipient, RoutingRule
 from shared.events.catalogue.notification import ANY_EVENT, Channel, ChannelKind, Party
@@ -32,15 +35,20 @@ class EventParties:
 
 
 NO_PARTIES = EventParties()
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})
 
 
-def rules_for(event_type: str, region_code: str, rules: Iterable[RoutingRule]) -> list[RoutingRule]:
+def rules_for(
+    event_type: str, region_code: str, rules: Iterable[RoutingRule], data: Mapping[str, Any] = _NO_DATA
+) -> list[RoutingRule]:
+    """The active rules for the event's type and region whose conditions (``where``) its data meets."""
     return [
         rule
         for rule in rules
         if rule.active
         and rule.on_event in (event_type, ANY_EVENT)
         and within(region_code, rule.region_prefix)
+        and rule.matches(data)
     ]
 
 
@@ -50,10 +58,12 @@ def recipients_for(
     recipients: Iterable[Recipient],
     rules: Iterable[RoutingRule],
     parties: EventParties = NO_PARTIES,
+    data: Mapping[str, Any] = _NO_DATA,
 ) -> list[tuple[Recipient, Channel]]:
-    """Each (recipient, channel) to tell of an event of ``event_type`` in ``region_code``, once,
-    ordered by recipient id and then the recipient's own order of channels."""
-    applying = rules_for(event_type, region_code, rules)
+    """Each (recipient, channel) to tell of an event of ``event_type`` in ``region_code`` (its
+    ``data``, for the rules' conditions), once, ordered by recipient id and then the recipient's
+    own order of channels."""
+    applying = rules_for(event_type, region_code, rules, data)
     if not applying:
         return []
     reached: dict[uuid.UUID, tuple[Recipient, set[ChannelKind]]] = {}

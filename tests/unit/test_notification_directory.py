@@ -128,6 +128,12 @@ def test_a_rule_names_a_catalogue_event_type_or_star() -> None:
     assert [f for f, _ in rule_problems(body(parties=["enterprise", "enterprise"]), known)] == ["parties"]
     with pytest.raises(ValidationError):
         body(parties=["mayor"])
+    # A condition names fields of the one event type's data.
+    red = body(on_event="reporting.supervision_card_changed", where={"card": ["red"]})
+    assert rule_problems(red, known) == []
+    assert [f for f, _ in rule_problems(body(where={"colour": ["red"]}), known)] == ["where.colour"]
+    assert [f for f, _ in rule_problems(body(where={"urgent": []}), known)] == ["where.urgent"]
+    assert [f for f, _ in rule_problems(body(on_event="*", where={"card": ["red"]}), known)] == ["where"]
 
 
 def test_only_an_enterprise_recipient_speaks_for_an_enterprise() -> None:

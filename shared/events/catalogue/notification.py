@@ -115,6 +115,12 @@ class RoutingRuleSet(EventData):
         description="Also the event's own parties: its household's contact, its enterprise",
     )
 
+    where: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Only events whose data field has one of the values, e.g. "
+        '`{"card": ["red"]}` for cards turning red (fields of `on_event`\'s data; not with `*`)',
+    )
+
     @model_validator(mode="after")
     def _someone(self) -> RoutingRuleSet:
         if not self.roles and not self.parties:

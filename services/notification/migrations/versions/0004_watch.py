@@ -35,6 +35,8 @@ _STATEMENTS = (
     "ALTER TABLE recipients ADD COLUMN enterprise_id uuid",
     "CREATE INDEX recipients_enterprise ON recipients (enterprise_id) WHERE enterprise_id IS NOT NULL",
     "ALTER TABLE routing_rules ADD COLUMN parties jsonb NOT NULL DEFAULT '[]'",
+    # a rule's `where` (a reserved word in SQL)
+    "ALTER TABLE routing_rules ADD COLUMN condition jsonb NOT NULL DEFAULT '{}'",
 )
 
 
@@ -44,6 +46,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE routing_rules DROP COLUMN condition")
     op.execute("ALTER TABLE routing_rules DROP COLUMN parties")
     op.execute("ALTER TABLE recipients DROP COLUMN enterprise_id")
     for table in ("closed_periods", "enterprise_links", "counties", "household_watch"):
