@@ -43,7 +43,7 @@ _RECIPIENT_SOURCE = """
       AND (CAST(:channel AS jsonb) IS NULL OR channels @> CAST(:channel AS jsonb))
 """
 _RULE_COLUMNS = (
-    "rule_id, on_event, region_prefix, roles, channels, active, parties, condition AS \"where\", version"
+    'rule_id, on_event, region_prefix, roles, channels, active, parties, condition AS "where", version'
 )
 _RULE_SOURCE = """
     FROM routing_rules

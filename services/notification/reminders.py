@@ -3,7 +3,7 @@
 - ``report_deadline``: a county's half-year tables, from ``report_days_before`` days before the
   due date (20 June, 21 December) until it, while the county has not closed the period.
 - ``contact_overdue``: a monitored household without a contact assigned since its enrolment,
-  once the configured days (``stage_deadlines.contact``) have passed.
+  once the day monitoring set for it at enrolment (``contact_due_on``) has passed.
 - ``surveys_due``: the monitored households of a township without a survey this quarter, from
   ``survey_days_before`` days before the quarter ends; one reminder per township, with the count.
 
@@ -29,14 +29,12 @@ _NAMESPACE = uuid.UUID("0b6f2f4e-6a53-5e1c-8d7a-3c2e9b41f5a0")
 class ReminderOptions:
     report_days_before: int
     survey_days_before: int
-    contact_days: int
 
     @classmethod
     def of(cls, settings: Settings) -> ReminderOptions:
         return cls(
             report_days_before=settings.reminder_report_days_before,
             survey_days_before=settings.reminder_survey_days_before,
-            contact_days=settings.stage_deadlines.get("contact", 15),
         )
 
 
@@ -45,6 +43,7 @@ class WatchedHousehold:
     household_id: uuid.UUID
     region_code: str
     enrolled_on: date | None
+    contact_due_on: date | None
     contact_assigned_on: date | None
     last_quarter: str | None
 
@@ -89,13 +88,13 @@ def report_deadlines(
     ]
 
 
-def contacts_overdue(households: Iterable[WatchedHousehold], today: date, days: int) -> list[Due]:
+def contacts_overdue(households: Iterable[WatchedHousehold], today: date) -> list[Due]:
     found = []
     for h in households:
-        if h.enrolled_on is None:
+        if h.enrolled_on is None or h.contact_due_on is None:
             continue
         assigned = h.contact_assigned_on is not None and h.contact_assigned_on >= h.enrolled_on
-        due_on = h.enrolled_on + timedelta(days=days)
+        due_on = h.contact_due_on
         if not assigned and today > due_on:
             item = f"{h.household_id}:{h.enrolled_on.isoformat()}"
             found.append(Due(ReminderKind.contact_overdue, item, h.region_code, due_on))
@@ -123,6 +122,6 @@ def due_reminders(
     """Every reminder due today; ``monitored``: the households under monitoring now."""
     return [
         *report_deadlines(counties, closed, today, options.report_days_before),
-        *contacts_overdue(monitored, today, options.contact_days),
+        *contacts_overdue(monitored, today),
         *surveys_due(monitored, today, options.survey_days_before),
     ]

@@ -242,10 +242,10 @@ def reminder_due(envelope: Envelope, event: EventData, options: TemplateOptions)
                 "农户编号": household,
                 "所在村": envelope.region_code,
                 "纳入监测日期": _day(date.fromisoformat(enrolled)),
-                "应明确日期": f"{due}前（纳入监测后{days}天内）",
+                "应明确日期": f"{due}前",
                 "下一步": "确定帮扶联系人并在系统中登记",
             }
-            lead = f"村 {envelope.region_code} 有一户监测对象纳入监测已超过{days}天，尚未明确帮扶联系人。"
+            lead = f"村 {envelope.region_code} 有一户监测对象应于{due}前明确帮扶联系人，至今尚未明确。"
             return compose(envelope, subject, lead, facts, link(options, envelope.region_code))
         case ReminderKind.surveys_due:
             township, quarter = event.item.split(":", 1)

@@ -29,7 +29,7 @@ _REGISTERED = text(
     "ON CONFLICT (household_id) DO UPDATE SET region_code = EXCLUDED.region_code"
 )
 _ENROLLED = text(
-    "UPDATE household_watch SET monitored = true, enrolled_on = :enrolled_on "
+    "UPDATE household_watch SET monitored = true, enrolled_on = :enrolled_on, contact_due_on = :due_on "
     "WHERE household_id = :household_id"
 )
 _CONTACT = text(
@@ -74,7 +74,12 @@ class Households(StepwiseProjection):
                     (_REGISTERED, {"household_id": event.household_id, "region_code": envelope.region_code})
                 ]
             case HouseholdEnrolled():
-                return [(_ENROLLED, {"household_id": event.household_id, "enrolled_on": event.enrolled_on})]
+                values = {
+                    "household_id": event.household_id,
+                    "enrolled_on": event.enrolled_on,
+                    "due_on": event.contact_due_on,
+                }
+                return [(_ENROLLED, values)]
             case ContactAssigned():
                 values = {
                     "household_id": event.household_id,

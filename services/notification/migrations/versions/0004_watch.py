@@ -15,6 +15,7 @@ _STATEMENTS = (
         region_code text NOT NULL,
         monitored boolean NOT NULL DEFAULT false,
         enrolled_on date,
+        contact_due_on date,
         contact_name text,
         contact_unit text,
         contact_phone text,
