@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from shared.runtime.embedded import NatsServer, Postgres, free_port, port_open
+from shared.runtime.mail_sink import start_mail_sink
 from shared.runtime.state import (
     DATA_DIR,
     RUNTIME_ENV,
@@ -53,7 +54,7 @@ def up(data_dir: Path = DATA_DIR, port_base: int | None = None) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "logs").mkdir(exist_ok=True)
     port_base = port_base or int(os.environ.get("XINGCUN_PORT_BASE", DEFAULT_PORT_BASE))
-    postgres = nats = None
+    postgres = nats = mail = None
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -79,6 +80,10 @@ def up(data_dir: Path = DATA_DIR, port_base: int | None = None) -> int:
             "XINGCUN_AUTH_SECRET": auth_secret(data_dir),
             "XINGCUN_PERSONAL_DATA_KEY": personal_data_key(data_dir),
         }
+        if "XINGCUN_SMTP_HOST" not in os.environ:
+            # No mail server given: alerts are kept as files rather than lost to a closed port 25.
+            mail = start_mail_sink((data_dir / "mail").resolve())
+            env |= {"XINGCUN_SMTP_HOST": "127.0.0.1", "XINGCUN_SMTP_PORT": str(mail.port)}
         urls = {}
         for offset, service in enumerate(SERVICES):
             port = port_base + offset
@@ -112,6 +117,8 @@ def up(data_dir: Path = DATA_DIR, port_base: int | None = None) -> int:
         )
         print(f"{'PostgreSQL':<14}{database_url}")
         print(f"{'NATS':<14}{nats_url}")
+        if mail:
+            print(f"{'e-mail':<14}kept in {(data_dir / 'mail').resolve()} (no XINGCUN_SMTP_HOST given)")
         for service, url in urls.items():
             print(f"{service:<14}{url}  {_wait_ready(url, 60)}  (docs: {url}/docs)")
         print(f"data and logs in {data_dir.resolve()}; Ctrl-C stops everything")
@@ -132,6 +139,8 @@ def up(data_dir: Path = DATA_DIR, port_base: int | None = None) -> int:
                 child.wait(15)
             except subprocess.TimeoutExpired:
                 child.kill()
+        if mail:
+            mail.stop()
         if nats:
             nats.stop()
         if postgres:

@@ -3,10 +3,13 @@ Ctrl-C stops it all, and a second start finds the data again."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -73,11 +76,29 @@ async def _all_ready(base: int) -> bool:
 async def test_up_runs_the_slice_and_keeps_its_data(tmp_path: Path) -> None:
     home, base = tmp_path / "xingcun-home", _port_base()
     pairing, reporting = f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 2}"
+    notification = f"http://127.0.0.1:{base + 3}"
     process = _start(home, base)
     try:
         await wait_until(lambda: _all_ready(base), 90, "all four services ready")
         officer = _token(home, "federation_officer", "150602")
+        county = _token(home, "county_officer", "150602")
         async with httpx.AsyncClient() as client:
+            # The county wants an e-mail for each agreement signed; `up` keeps e-mails as files.
+            recipient = {"name": "县工商联", "role": "federation_officer", "region_code": "150602",
+                         "channels": [{"kind": "email", "address": "gsl@example.cn"}]}  # fmt: skip
+            rule = {"on_event": "pairing.agreement_signed", "region_prefix": "150602",
+                    "roles": ["federation_officer"], "channels": ["email"]}  # fmt: skip
+            assert (
+                await client.post(f"{notification}/recipients", json=recipient, headers=county)
+            ).status_code == 201
+            put = await client.put(f"{notification}/routing-rules/{uuid.uuid4()}", json=rule, headers=county)
+            assert put.status_code == 201, put.text
+
+            async def directory_ready() -> bool:
+                r = await client.get(f"{notification}/routing-rules", headers=county)
+                return r.status_code == 200 and r.json()["total"] == 1
+
+            await wait_until(directory_ready, 15, "the rule in the directory")
             enterprise = await client.post(f"{pairing}/enterprises", json=enterprise_body(1), headers=officer)
             await client.post(f"{pairing}/villages", json=village_body(1), headers=officer)
             signed = await client.post(
@@ -92,6 +113,10 @@ async def test_up_runs_the_slice_and_keeps_its_data(tmp_path: Path) -> None:
                 return r.status_code == 200 and len(r.json()["agreements"]) == 1
 
             await wait_until(in_ledger, 15, "the agreement in the ledger")
+            await wait_until(lambda: list((home / "mail").glob("*.eml")), 15, "the e-mail kept")
+            [kept] = list((home / "mail").glob("*.eml"))
+            mail = email.message_from_bytes(kept.read_bytes(), policy=email.policy.default)
+            assert mail["To"] == "gsl@example.cn" and "pairing.agreement_signed" in mail["Subject"]
     finally:
         output = _stop(process)
     assert process.returncode == 0, output
