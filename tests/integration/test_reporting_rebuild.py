@@ -6,7 +6,7 @@ the reporting service's own (cards, a closed period, an entered indicator)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.reporting.app import PROJECTIONS
 from shared.auth import Role
 from shared.runtime.rebuild import rebuild_projection
+from shared.service import Consumes
 from shared.settings import Settings
 from tests.support.apps import wait_until
 from tests.support.county import COUNTY, T1, County, build_county, county_services, county_settings
@@ -37,11 +38,13 @@ _COLUMNS = text(
 )
 
 
-async def projection_rows(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every reporting projection's tables, ordered by the table's key."""
+async def projection_rows(
+    engine: AsyncEngine, projections: Mapping[str, Consumes] = PROJECTIONS
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of ``projections`` (reporting's by default), ordered by the table's key."""
     rows: dict[str, list[tuple[Any, ...]]] = {}
     async with engine.connect() as conn:
-        for consumed in PROJECTIONS.values():
+        for consumed in projections.values():
             for table in consumed.build().tables:
                 columns = [
                     c
