@@ -22,7 +22,8 @@ from shared.service import Runtime, wait_caught_up
 REMINDERS = Actor(id="notification-reminders", role=Role.platform.value, region_code="")
 
 _MONITORED = (
-    "SELECT household_id, region_code, enrolled_on, contact_due_on, contact_assigned_on, last_quarter "
+    "SELECT household_id, region_code, flagged_on, enrolled_on, contact_due_on, contact_assigned_on, "
+    "last_quarter "
     "FROM household_watch WHERE monitored"
 )
 _COUNTIES = (

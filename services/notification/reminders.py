@@ -2,8 +2,9 @@
 
 - ``report_deadline``: a county's half-year tables, from ``report_days_before`` days before the
   due date (20 June, 21 December) until it, while the county has not closed the period.
-- ``contact_overdue``: a monitored household without a contact assigned since its enrolment,
-  once the day monitoring set for it at enrolment (``contact_due_on``) has passed.
+- ``contact_overdue``: a monitored household without a contact assigned since the flag that led
+  to its enrolment (on the urgent path the contact comes first), once the day monitoring set for
+  it at enrolment (``contact_due_on``) has passed.
 - ``surveys_due``: the monitored households of a township without a survey this quarter, from
   ``survey_days_before`` days before the quarter ends; one reminder per township, with the count.
 
@@ -42,6 +43,7 @@ class ReminderOptions:
 class WatchedHousehold:
     household_id: uuid.UUID
     region_code: str
+    flagged_on: date | None
     enrolled_on: date | None
     contact_due_on: date | None
     contact_assigned_on: date | None
@@ -93,7 +95,8 @@ def contacts_overdue(households: Iterable[WatchedHousehold], today: date) -> lis
     for h in households:
         if h.enrolled_on is None or h.contact_due_on is None:
             continue
-        assigned = h.contact_assigned_on is not None and h.contact_assigned_on >= h.enrolled_on
+        since = h.flagged_on or h.enrolled_on
+        assigned = h.contact_assigned_on is not None and h.contact_assigned_on >= since
         due_on = h.contact_due_on
         if not assigned and today > due_on:
             item = f"{h.household_id}:{h.enrolled_on.isoformat()}"

@@ -233,7 +233,8 @@ def reminder_due(envelope: Envelope, event: EventData, options: TemplateOptions)
             return compose(envelope, subject, lead, facts, link(options, county))
         case ReminderKind.contact_overdue:
             household, enrolled = event.item.split(":", 1)
-            days = options.stage_deadlines.get("contact", 15)
+            enrolled_on = date.fromisoformat(enrolled)
+            days = (event.due_on - enrolled_on).days  # as monitoring set it at enrolment
             subject = (
                 f"帮扶提醒：村 {envelope.region_code} 一户监测对象纳入监测已超过{days}天，尚未明确帮扶联系人"
             )
@@ -241,7 +242,7 @@ def reminder_due(envelope: Envelope, event: EventData, options: TemplateOptions)
                 "事项": "明确帮扶联系人（逾期）",
                 "农户编号": household,
                 "所在村": envelope.region_code,
-                "纳入监测日期": _day(date.fromisoformat(enrolled)),
+                "纳入监测日期": _day(enrolled_on),
                 "应明确日期": f"{due}前",
                 "下一步": "确定帮扶联系人并在系统中登记",
             }

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from shared.events.catalogue.monitoring import (
     ContactAssigned,
     HouseholdEnrolled,
+    HouseholdFlagged,
     HouseholdRegistered,
     RiskEliminated,
 )
@@ -36,6 +37,9 @@ _CONTACT = text(
     "UPDATE household_watch SET contact_name = :name, contact_unit = :unit, contact_phone = :phone, "
     "contact_assigned_on = :assigned_on WHERE household_id = :household_id"
 )
+# The flag that opened the current procedure: a contact assigned since counts (on the urgent path
+# a contact is assigned before enrolment).
+_FLAGGED = text("UPDATE household_watch SET flagged_on = :flagged_on WHERE household_id = :household_id")
 _ELIMINATED = text("UPDATE household_watch SET monitored = false WHERE household_id = :household_id")
 # Periods compare as text: '2026Q2' < '2026Q3' < '2027Q1'.
 _SURVEYED = text(
@@ -57,7 +61,8 @@ class Households(StepwiseProjection):
     name = "notification-households"
     tables = ("household_watch",)
     handled = frozenset(
-        t.event_type for t in (HouseholdRegistered, HouseholdEnrolled, ContactAssigned, RiskEliminated)
+        t.event_type
+        for t in (HouseholdRegistered, HouseholdFlagged, HouseholdEnrolled, ContactAssigned, RiskEliminated)
     ) | {_SURVEY}
     # Surveys make most of the stream; only their period is read.
     raw_types = frozenset({_SURVEY})
@@ -73,6 +78,8 @@ class Households(StepwiseProjection):
                 return [
                     (_REGISTERED, {"household_id": event.household_id, "region_code": envelope.region_code})
                 ]
+            case HouseholdFlagged():
+                return [(_FLAGGED, {"household_id": event.household_id, "flagged_on": event.flagged_on})]
             case HouseholdEnrolled():
                 values = {
                     "household_id": event.household_id,

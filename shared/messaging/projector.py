@@ -167,19 +167,23 @@ class Projector:
         self, conn: AsyncConnection, prepared: Prepared, runs: dict[str, tuple[int, int]]
     ) -> list[Outcome]:
         """The common case, in one round trip for the checkpoints: each stream's events in the batch
-        follow one another, and its checkpoint stands right before the first of them. Apply them
-        all, then move every checkpoint on the condition that it stood there; if one did not (a
-        redelivery, a gap, another consumer's replay), roll the whole batch back."""
+        follow one another, and its checkpoint stands right before the first of them. Move every
+        checkpoint on the condition that it stood there, then apply the events; if one did not (a
+        redelivery, a gap, another consumer's replay or batch), roll the whole batch back."""
         # Checkpoints before the read model, as on the locking path: a reset (replay.reset) waits
         # for this batch, or this batch for the reset, and neither is a deadlock's victim.
         await conn.execute(_CHECKPOINTS_FIRST)
+        # Moved first, not after applying: each statement reads what was committed when it began,
+        # so the writes must come after the statement that found the stream's previous version
+        # committed. Applied first, a batch of version 2 could read the read model before another
+        # instance committed version 1, then find its checkpoint and commit a lost update.
+        if not await advance_from(conn, self.name, runs):
+            raise _NotAsExpected
         pending: list[tuple[Envelope, EventData]] = []
         for envelope, event in zip(prepared.parsed, prepared.events, strict=True):
             assert isinstance(envelope, Envelope)
             await self._take(conn, envelope, event, pending)
         await self._apply_pending(conn, pending)
-        if not await advance_from(conn, self.name, runs):
-            raise _NotAsExpected
         return [Outcome() for _ in prepared.parsed]
 
     async def _apply_together(

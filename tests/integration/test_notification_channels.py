@@ -80,6 +80,16 @@ async def test_an_smtp_server_that_is_not_there_is_retried_later() -> None:
     assert caught.value.retryable is True
 
 
+async def test_a_login_the_server_does_not_offer_is_not_retried(smtp: tuple[Controller, Mailbox]) -> None:
+    """Configured with a username for a server without AUTH: no try will ever get through."""
+    controller, mailbox = smtp
+    settings = Settings(smtp_port=controller.port, smtp_username="alerts", smtp_password="secret")
+    with pytest.raises(DeliveryError) as caught:
+        await EmailChannel(settings).send(flagged_message(), "cgz@example.cn", None)
+    assert caught.value.retryable is False
+    assert "AUTH" in caught.value.reason and mailbox.received == []
+
+
 # --- HTTP receivers ---------------------------------------------------------------------------
 
 

@@ -36,10 +36,14 @@ def isolated_settings(database_url: str, nats_url: str, **overrides: object) -> 
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child process read the same settings (every one of them)."""
+    """The environment that makes a child process read the same settings (every one set; one that
+    is None is left out, as the string "None" would be read as a value)."""
     return {
-        f"XINGCUN_{name.upper()}": json.dumps(value, default=str) if isinstance(value, dict) else str(value)
+        f"XINGCUN_{name.upper()}": json.dumps(value, default=str)
+        if isinstance(value, dict | list)
+        else str(value)
         for name, value in settings.model_dump().items()
+        if value is not None
     }
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 from services.notification.directory import Recipient, RoutingRule
-from services.notification.routing import recipients_for, rules_for
+from services.notification.routing import EventParties, recipients_for, rules_for
 from shared.auth import Role
-from shared.events.catalogue.notification import Channel, ChannelKind
+from shared.events.catalogue.notification import Channel, ChannelKind, Party
 
 FLAGGED = "monitoring.household_flagged"
 CARD = "reporting.supervision_card_changed"
+OVERDUE = "pairing.project_milestone_overdue"
 VILLAGE = "150602103201"  # in township 150602103 of county 150602
 OTHER_TOWNSHIP_VILLAGE = "150602104001"
 OTHER_COUNTY_VILLAGE = "150603101001"
@@ -52,6 +53,7 @@ def rule(
     roles: tuple[Role, ...],
     channels: tuple[ChannelKind, ...],
     active: bool = True,
+    parties: tuple[Party, ...] = (),
 ) -> RoutingRule:
     return RoutingRule(
         rule_id=uuid.UUID(int=1000 + n),
@@ -60,6 +62,7 @@ def rule(
         roles=roles,
         channels=channels,
         active=active,
+        parties=parties,
     )
 
 
@@ -181,3 +184,127 @@ def test_nothing_without_rules_or_recipients() -> None:
     rules = [rule(1, "*", "15", tuple(Role), tuple(ChannelKind))]
     assert recipients_for(FLAGGED, VILLAGE, EVERYONE, []) == []
     assert recipients_for(FLAGGED, VILLAGE, [], rules) == []
+
+
+# -- an event's own parties: the household's contact, the enterprise --------------------------------
+
+ENTERPRISE_A = uuid.UUID(int=9001)
+ENTERPRISE_B = uuid.UUID(int=9002)
+
+
+def enterprise_recipient(n: int, enterprise: uuid.UUID, *channels: Channel, active: bool = True) -> Recipient:
+    return Recipient(
+        recipient_id=uuid.UUID(int=n),
+        name=f"enterprise {n}",
+        role=Role.enterprise,
+        region_code="150602",
+        channels=channels,
+        active=active,
+        enterprise_id=enterprise,
+    )
+
+
+# As the router makes the contact (router._contact): by SMS only, at the phone monitoring recorded.
+CONTACT = recipient(50, Role.viewer, VILLAGE, sms("13800138050"), name="李帮扶（镇农业站，帮扶联系人）")
+FIRM_A = enterprise_recipient(
+    60, ENTERPRISE_A, email("a@firm.example.cn"), hook("https://firm-a.example.cn/hook")
+)
+FIRM_A_DESK = enterprise_recipient(61, ENTERPRISE_A, sms("13800138061"))
+FIRM_B = enterprise_recipient(62, ENTERPRISE_B, email("b@firm.example.cn"))
+FIRMS = [FIRM_A, FIRM_A_DESK, FIRM_B]
+
+
+def test_an_assigned_contact_rule_reaches_the_contact_by_sms_only() -> None:
+    parties = EventParties(contact=CONTACT)
+    sms_rule = [rule(1, FLAGGED, "150602", (), (SMS,), parties=(Party.assigned_contact,))]
+    assert pairs(recipients_for(FLAGGED, VILLAGE, EVERYONE, sms_rule, parties)) == [(50, "13800138050")]
+    # The contact has no other channel: a rule asking for e-mail only reaches nobody through them.
+    email_rule = [rule(2, FLAGGED, "150602", (), (EMAIL, WEBHOOK), parties=(Party.assigned_contact,))]
+    assert recipients_for(FLAGGED, VILLAGE, EVERYONE, email_rule, parties) == []
+    # No contact assigned (or none with a mobile number): nobody.
+    assert recipients_for(FLAGGED, VILLAGE, EVERYONE, sms_rule) == []
+    assert recipients_for(FLAGGED, VILLAGE, EVERYONE, sms_rule, EventParties()) == []
+    # A rule naming the contact and not the event's type, or another region, reaches nobody.
+    elsewhere = [rule(3, FLAGGED, "150603", (), (SMS,), parties=(Party.assigned_contact,))]
+    assert recipients_for(FLAGGED, VILLAGE, EVERYONE, elsewhere, parties) == []
+    inactive = [rule(4, FLAGGED, "150602", (), (SMS,), active=False, parties=(Party.assigned_contact,))]
+    assert recipients_for(FLAGGED, VILLAGE, EVERYONE, inactive, parties) == []
+
+
+def test_an_enterprise_rule_reaches_only_the_recipients_of_that_enterprise() -> None:
+    rules = [rule(1, OVERDUE, "150602", (), (EMAIL, SMS, WEBHOOK), parties=(Party.enterprise,))]
+    everyone = [*EVERYONE, *FIRMS]
+    of_a = EventParties(enterprises=(FIRM_A, FIRM_A_DESK))
+    assert pairs(recipients_for(OVERDUE, VILLAGE, everyone, rules, of_a)) == [
+        (60, "a@firm.example.cn"),
+        (60, "https://firm-a.example.cn/hook"),
+        (61, "13800138061"),
+    ]
+    of_b = EventParties(enterprises=(FIRM_B,))
+    assert pairs(recipients_for(OVERDUE, VILLAGE, everyone, rules, of_b)) == [(62, "b@firm.example.cn")]
+    # The channels are those of the rule, as for roles.
+    email_only = [rule(2, OVERDUE, "150602", (), (EMAIL,), parties=(Party.enterprise,))]
+    assert pairs(recipients_for(OVERDUE, VILLAGE, everyone, email_only, of_a)) == [(60, "a@firm.example.cn")]
+    # An event naming no enterprise, or a rule not naming the party, reaches no enterprise.
+    assert recipients_for(OVERDUE, VILLAGE, everyone, rules, EventParties()) == []
+    by_contact = [rule(3, OVERDUE, "150602", (), (SMS,), parties=(Party.assigned_contact,))]
+    assert recipients_for(OVERDUE, VILLAGE, everyone, by_contact, of_a) == []
+    # A deactivated enterprise recipient is told nothing.
+    retired = enterprise_recipient(63, ENTERPRISE_A, email("old@firm.example.cn"), active=False)
+    assert recipients_for(OVERDUE, VILLAGE, everyone, email_only, EventParties(enterprises=(retired,))) == []
+
+
+def test_a_recipient_of_an_enterprise_is_never_reached_by_role() -> None:
+    # Even a rule naming the enterprise role, in the recipient's region, with its channels.
+    by_role = [rule(1, "*", "15", tuple(Role), tuple(ChannelKind))]
+    everyone = [*EVERYONE, *FIRMS]
+    reached = {r.recipient_id.int for r, _ in recipients_for(OVERDUE, VILLAGE, everyone, by_role)}
+    assert reached == {1, 3, 5, 7}
+    county_level = {r.recipient_id.int for r, _ in recipients_for(CARD, "150602000000", everyone, by_role)}
+    assert county_level.isdisjoint({60, 61, 62})
+    # An enterprise-role recipient speaking for no one enterprise is reached by role as any other.
+    office = recipient(64, Role.enterprise, "150602", email("federation@example.cn"))
+    enterprise_role = [rule(2, OVERDUE, "150602", (Role.enterprise,), (EMAIL,))]
+    found = recipients_for(OVERDUE, VILLAGE, [*FIRMS, office], enterprise_role)
+    assert pairs(found) == [(64, "federation@example.cn")]
+    # And when the event is the enterprise's own, the role rule still does not reach it.
+    of_a = EventParties(enterprises=(FIRM_A,))
+    assert pairs(recipients_for(OVERDUE, VILLAGE, [*FIRMS, office], enterprise_role, of_a)) == [
+        (64, "federation@example.cn")
+    ]
+
+
+def test_roles_and_parties_add_up_without_duplicates() -> None:
+    parties = EventParties(contact=CONTACT, enterprises=(FIRM_A,))
+    rules = [
+        rule(1, FLAGGED, "150602", (Role.township_officer,), (EMAIL, SMS), parties=(Party.assigned_contact,)),
+        rule(
+            2, "*", "15", (Role.township_officer,), (SMS,), parties=(Party.assigned_contact, Party.enterprise)
+        ),
+        rule(3, FLAGGED, "150602103", (), (EMAIL,), parties=(Party.enterprise,)),
+    ]
+    found = recipients_for(FLAGGED, VILLAGE, [*EVERYONE, *FIRMS], rules, parties)
+    assert pairs(found) == [
+        (1, "tw103@example.cn"),
+        (1, "13800138001"),
+        (50, "13800138050"),
+        (60, "a@firm.example.cn"),
+    ]
+    # Two rules reaching the firm bring the channels of either, each once.
+    more = [*rules, rule(4, FLAGGED, "150602", (), (WEBHOOK, EMAIL), parties=(Party.enterprise,))]
+    assert pairs(recipients_for(FLAGGED, VILLAGE, [*EVERYONE, *FIRMS], more, parties)) == [
+        (1, "tw103@example.cn"),
+        (1, "13800138001"),
+        (50, "13800138050"),
+        (60, "a@firm.example.cn"),
+        (60, "https://firm-a.example.cn/hook"),
+    ]
+    # A party that is also among the recipients by role (the same id) is told once per channel.
+    contact_on_record = recipient(
+        1, Role.township_officer, "150602103", email("tw103@example.cn"), sms("13800138001")
+    )
+    same = EventParties(contact=contact_on_record)
+    assert pairs(recipients_for(FLAGGED, VILLAGE, EVERYONE, rules[:1], same)) == [
+        (1, "tw103@example.cn"),
+        (1, "13800138001"),
+    ]

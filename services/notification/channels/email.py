@@ -65,6 +65,15 @@ class EmailChannel:
             ) from error
         except aiosmtplib.SMTPNotSupported as error:
             raise DeliveryError(f"the SMTP server does not support it: {error}", retryable=False) from error
-        except (aiosmtplib.SMTPException, OSError) as error:
+        except (
+            aiosmtplib.SMTPConnectError,
+            aiosmtplib.SMTPServerDisconnected,
+            aiosmtplib.SMTPTimeoutError,
+            OSError,
+        ) as error:
             # connection refused, dropped or too slow
             raise DeliveryError(f"the SMTP server could not be reached: {error!r}", retryable=True) from error
+        except aiosmtplib.SMTPException as error:
+            # connected, and the exchange itself cannot work (a login the server does not offer, …):
+            # the configuration must change, waiting will not help
+            raise DeliveryError(f"the SMTP exchange failed: {error}", retryable=False) from error

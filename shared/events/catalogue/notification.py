@@ -140,7 +140,9 @@ class _Delivery(EventData):
     delivery_id: uuid.UUID = Field(
         description="One (alert, recipient, channel address): the same id for every try of it"
     )
-    alert_id: uuid.UUID = Field(description="The event told of (its event_id), or the reminder's id")
+    alert_id: uuid.UUID = Field(
+        description="The event told of: its event_id (for a reminder, that of its `reminder_due`)"
+    )
     alert_type: str = Field(description="The type of the event told of, or `notification.reminder_due`")
     recipient_id: uuid.UUID
     channel: ChannelKind

@@ -14,6 +14,7 @@ _STATEMENTS = (
         household_id uuid PRIMARY KEY,
         region_code text NOT NULL,
         monitored boolean NOT NULL DEFAULT false,
+        flagged_on date,
         enrolled_on date,
         contact_due_on date,
         contact_name text,
