@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.notification.api import known_event_types, router
 from services.notification.deliveries_api import router as deliveries_router
 from services.notification.dispatcher import Wake, dispatch
-from services.notification.projection import Directory
+from services.notification.projection import DIRECTORY_EVENTS, Directory
 from services.notification.reminder_job import raise_reminders
 from services.notification.reminders_api import router as reminders_router
 from services.notification.router import Router
@@ -32,7 +32,9 @@ from shared.settings import ServiceName, Settings
 # Read models the notification service projects, by the name `xingcun rebuild` takes. The
 # deliveries are not among them: they are the service's own record of what it sent.
 PROJECTIONS = {
-    "notification-directory": Consumes("notification", Directory),
+    # Only the directory's own events: their streams hold nothing else, and the service's stream
+    # is mostly delivery records, which would each leave a checkpoint row behind.
+    "notification-directory": Consumes("notification", Directory, DIRECTORY_EVENTS),
     "notification-households": Consumes("monitoring", Households),
     "notification-pairing": Consumes("pairing", PairingParties),
     "notification-periods": Consumes("reporting", ClosedPeriods),

@@ -89,16 +89,17 @@ class Dispatcher:
         try:
             while True:
                 self.wake.event.clear()
-                claimed = await self._step()
-                if claimed and len(self._sending) < self.max_in_flight:
-                    continue  # there may be more due
+                claimed, asked = await self._step()
+                if asked and claimed == asked:
+                    continue  # a full claim: there may be more due
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_s):
                         await self.wake.event.wait()
         finally:
             await self._finish_sends()
 
-    async def _step(self) -> int:
+    async def _step(self) -> tuple[int, int]:
+        """Claim what is due, up to the free slots, and start sending it: (claimed, asked for)."""
         try:
             now = time.monotonic()
             if now - self._lapsed_checked >= min(5.0, self.lease_s / 2):
@@ -106,18 +107,18 @@ class Dispatcher:
                 self.stats.interrupted += await self.queue.fail_lapsed()
             free = self.max_in_flight - len(self._sending)
             if free <= 0:
-                return 0
+                return 0, 0
             claimed = await self.queue.claim(free, self.lease_s)
         except Exception:
             log.exception("dispatcher: claiming deliveries failed; trying again")
             await asyncio.sleep(1.0)
-            return 0
+            return 0, 0
         self.stats.claimed += len(claimed)
         for item in claimed:
             task = asyncio.create_task(self._send(item), name=f"deliver-{item.delivery_id}")
             self._sending.add(task)
             task.add_done_callback(self._sent)
-        return len(claimed)
+        return len(claimed), free
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         full = len(self._sending) >= self.max_in_flight

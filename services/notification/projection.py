@@ -71,7 +71,8 @@ def _writes(envelope: Envelope, event: EventData) -> list[Write]:
     return []
 
 
-_HANDLED = frozenset(t.event_type for t in (RecipientRegistered, RecipientUpdated, RoutingRuleSet))
+DIRECTORY_EVENTS = tuple(t.event_type for t in (RecipientRegistered, RecipientUpdated, RoutingRuleSet))
+_HANDLED = frozenset(DIRECTORY_EVENTS)
 
 
 class Directory(StepwiseProjection):

@@ -54,10 +54,16 @@ _CLAIM = """
 """
 # Only while the row is still this try: a try whose lease ended was failed as interrupted.
 _DELIVERED = """
-    UPDATE deliveries SET status = 'delivered', lease_until = NULL, finished_at = now(),
-        last_error = NULL, events = events + 1
-    WHERE delivery_id = $1 AND status = 'sending' AND attempts = $2
-    RETURNING now() AS at
+    WITH closed AS (
+        UPDATE deliveries SET status = 'delivered', lease_until = NULL, finished_at = now(),
+            last_error = NULL, events = events + 1
+        WHERE delivery_id = $1 AND status = 'sending' AND attempts = $2
+        RETURNING delivery_id, attempts
+    ), tried AS (
+        UPDATE delivery_attempts a SET finished_at = now(), outcome = 'delivered'
+        FROM closed WHERE a.delivery_id = closed.delivery_id AND a.attempt = closed.attempts
+    )
+    SELECT now() FROM closed
 """
 _RETRY = """
     UPDATE deliveries SET status = 'pending', lease_until = NULL, last_error = $3,
@@ -130,7 +136,8 @@ class DeliveryQueue:
         self.store = store
 
     async def claim(self, limit: int, lease_s: float) -> list[Claimed]:
-        async with self.store.pool.acquire() as conn, conn.transaction():
+        # One statement: atomic on its own, one round trip.
+        async with self.store.pool.acquire() as conn:
             return [Claimed.of(row) for row in await conn.fetch(_CLAIM, limit, lease_s)]
 
     async def delivered(self, claimed: Claimed) -> bool:
@@ -138,7 +145,6 @@ class DeliveryQueue:
             at = await session.conn.fetchval(_DELIVERED, claimed.delivery_id, claimed.attempts)
             if at is None:
                 return False
-            await session.conn.execute(_ATTEMPT, claimed.delivery_id, claimed.attempts, "delivered", None)
             _record(session, claimed, NotificationDelivered(**_common(claimed), delivered_at=at), at)
             return True
 

@@ -11,14 +11,14 @@ The directory read is the one of the moment of routing.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notification.delivery import Intent, intents_for, stored_message
 from services.notification.directory import Recipient, RoutingRule, address_problem
@@ -34,39 +34,39 @@ from shared.messaging.projector import Delivery, Outcome
 
 log = logging.getLogger(__name__)
 
-_RULES = text(
+_RULES = (
     "SELECT rule_id, on_event, region_prefix, roles, channels, parties, condition "
     "FROM routing_rules WHERE active"
 )
 # The regions covering an event's are its prefixes (2, 4, 6, 9, 12 digits): an index probe each.
-_RECIPIENTS = text(
+_RECIPIENTS = (
     "SELECT recipient_id, name, role, region_code, channels, enterprise_id FROM recipients "
-    "WHERE active AND region_code = ANY(CAST(:regions AS text[]))"
+    "WHERE active AND region_code = ANY($1::text[])"
 )
-_ALERTS = """
-    INSERT INTO alerts (alert_id, alert_type, region_code, occurred_at, message, envelope, correlation_id)
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::jsonb[],
-        $7::text[])
-    ON CONFLICT (alert_id) DO NOTHING
-"""
-_DELIVERIES = """
+# One statement for both: atomic without a transaction around it (and the foreign key of a
+# delivery is checked when the statement ends, its alert inserted).
+_WRITE = """
+    WITH alerts_added AS (
+        INSERT INTO alerts (alert_id, alert_type, region_code, occurred_at, message, envelope, correlation_id)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[],
+            $6::jsonb[], $7::text[])
+        ON CONFLICT (alert_id) DO NOTHING
+    )
     INSERT INTO deliveries (delivery_id, alert_id, alert_type, region_code, recipient_id,
         recipient_name, channel, address, secret_ref, status, next_attempt_at, created_at)
     SELECT d, a, t, r, rid, n, c, addr, s, 'pending', now(), now()
-    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[],
-        $8::text[], $9::text[]) AS x(d, a, t, r, rid, n, c, addr, s)
+    FROM unnest($8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::uuid[], $13::text[], $14::text[],
+        $15::text[], $16::text[]) AS x(d, a, t, r, rid, n, c, addr, s)
     ON CONFLICT (delivery_id) DO NOTHING
 """
-_CONTACTS = text(
+_CONTACTS = (
     "SELECT household_id, region_code, contact_name, contact_unit, contact_phone FROM household_watch "
-    "WHERE household_id = ANY(CAST(:ids AS uuid[])) AND contact_phone IS NOT NULL"
+    "WHERE household_id = ANY($1::uuid[]) AND contact_phone IS NOT NULL"
 )
-_LINKS = text(
-    "SELECT subject_id, enterprise_ids FROM enterprise_links WHERE subject_id = ANY(CAST(:ids AS uuid[]))"
-)
-_ENTERPRISE_RECIPIENTS = text(
+_LINKS = "SELECT subject_id, enterprise_ids FROM enterprise_links WHERE subject_id = ANY($1::uuid[])"
+_ENTERPRISE_RECIPIENTS = (
     "SELECT recipient_id, name, role, region_code, channels, enterprise_id FROM recipients "
-    "WHERE active AND enterprise_id = ANY(CAST(:ids AS uuid[]))"
+    "WHERE active AND enterprise_id = ANY($1::uuid[])"
 )
 _PREFIXES = (2, 4, 6, 9, 12)
 # Fields through which an event names an enterprise: directly, or by an agreement or a project
@@ -106,21 +106,29 @@ class Router:
         self.stale = 0
 
     async def apply_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
-        async with self.engine.begin() as conn:
-            rules = [_rule(row) for row in (await conn.execute(_RULES)).mappings()]
-            intents, alerts = await self._route(conn, deliveries, rules)
+        # Statements in autocommit on the driver's connection, one round trip each: reads of the
+        # directory, then one write that is atomic and idempotent on its own.
+        async with self.engine.connect() as conn:
+            raw = await driver_connection(conn)
+            rules = [_rule(row) for row in await raw.fetch(_RULES)]
+            intents, alerts, letters = await self._route(raw, deliveries, rules)
             if intents:
-                await _write(conn, alerts, intents)
+                await _write(raw, alerts, intents)
+            if letters:
+                async with conn.begin():
+                    for letter in letters:
+                        await record_dead_letter(conn, letter)
         if intents:
             self.routed()
         return [Outcome() for _ in deliveries]
 
     async def _route(
-        self, conn: AsyncConnection, deliveries: Sequence[Delivery], rules: list[RoutingRule]
-    ) -> tuple[list[Intent], dict[str, tuple[Envelope, str]]]:
+        self, raw: Any, deliveries: Sequence[Delivery], rules: list[RoutingRule]
+    ) -> tuple[list[Intent], dict[str, tuple[Envelope, str]], list[DeadLetter]]:
         # Most events concern no rule (surveys, registrations): judged by the subject, unread.
         types = {rule.on_event for rule in rules}
         candidates: list[tuple[Envelope, list[RoutingRule]]] = []
+        letters: list[DeadLetter] = []
         oldest = self.clock.now() - self.max_age
         for delivery in deliveries:
             if ANY_EVENT not in types and event_type_of(delivery.subject) not in types:
@@ -128,7 +136,7 @@ class Router:
             try:
                 envelope = Envelope.model_validate_json(delivery.payload)
             except Exception as exc:
-                await record_dead_letter(conn, _letter(self.name, delivery, exc))
+                letters.append(_letter(self.name, delivery, exc))
                 continue
             applying = rules_for(envelope.type, envelope.region_code, rules, envelope.data)
             if not applying:
@@ -138,11 +146,10 @@ class Router:
                 continue
             candidates.append((envelope, applying))
         if not candidates:
-            return [], {}
+            return [], {}, letters
         regions = sorted({prefix for envelope, _ in candidates for prefix in covering(envelope.region_code)})
-        rows = (await conn.execute(_RECIPIENTS, {"regions": regions})).mappings()
-        recipients = [_recipient(row) for row in rows]
-        parties = await _parties(conn, [e for e, rules in candidates if any(r.parties for r in rules)])
+        recipients = [_recipient(row) for row in await raw.fetch(_RECIPIENTS, regions)]
+        parties = await _parties(raw, [e for e, rules in candidates if any(r.parties for r in rules)])
         intents: list[Intent] = []
         alerts: dict[str, tuple[Envelope, str]] = {}
         for envelope, applying in candidates:
@@ -153,16 +160,15 @@ class Router:
                     envelope,
                     stored_message(render(envelope, None, self.options)),
                 )
-        return intents, alerts
+        return intents, alerts, letters
 
 
-async def _write(
-    conn: AsyncConnection, alerts: dict[str, tuple[Envelope, str]], intents: list[Intent]
-) -> None:
-    raw = await driver_connection(conn)
+async def _write(raw: Any, alerts: dict[str, tuple[Envelope, str]], intents: list[Intent]) -> None:
     values = list(alerts.values())
+    regions = {str(e.event_id): e.region_code for e, _ in values}
+    types = {str(e.event_id): e.type for e, _ in values}
     await raw.execute(
-        _ALERTS,
+        _WRITE,
         [e.event_id for e, _ in values],
         [e.type for e, _ in values],
         [e.region_code for e, _ in values],
@@ -170,11 +176,6 @@ async def _write(
         [message for _, message in values],
         [e.model_dump_json() for e, _ in values],
         [e.correlation_id for e, _ in values],
-    )
-    regions = {str(e.event_id): e.region_code for e, _ in values}
-    types = {str(e.event_id): e.type for e, _ in values}
-    await raw.execute(
-        _DELIVERIES,
         [i.delivery_id for i in intents],
         [i.alert_id for i in intents],
         [types[str(i.alert_id)] for i in intents],
@@ -198,20 +199,20 @@ def _values(data: dict[str, Any], fields: Sequence[str]) -> list[str]:
     return found
 
 
-async def _parties(conn: AsyncConnection, envelopes: list[Envelope]) -> dict[uuid.UUID, EventParties]:
+async def _parties(raw: Any, envelopes: list[Envelope]) -> dict[uuid.UUID, EventParties]:
     """Each event's parties: its household's contact, the recipients of the enterprises it names."""
     if not envelopes:
         return {}
     households = {str(e.data["household_id"]) for e in envelopes if e.data.get("household_id")}
     contacts: dict[str, Recipient] = {}
     if households:
-        for row in (await conn.execute(_CONTACTS, {"ids": sorted(households)})).mappings():
+        for row in await raw.fetch(_CONTACTS, sorted(households)):
             if contact := _contact(row):
                 contacts[str(row["household_id"])] = contact
     linked = {v for e in envelopes for v in _values(e.data, _LINKED_FIELDS)}
     links: dict[str, list[str]] = {}
     if linked:
-        for row in (await conn.execute(_LINKS, {"ids": sorted(linked)})).mappings():
+        for row in await raw.fetch(_LINKS, sorted(linked)):
             links[str(row["subject_id"])] = [str(i) for i in row["enterprise_ids"]]
     named = {
         e.event_id: {
@@ -223,7 +224,7 @@ async def _parties(conn: AsyncConnection, envelopes: list[Envelope]) -> dict[uui
     wanted = sorted({i for ids in named.values() for i in ids})
     by_enterprise: dict[str, list[Recipient]] = {}
     if wanted:
-        for row in (await conn.execute(_ENTERPRISE_RECIPIENTS, {"ids": wanted})).mappings():
+        for row in await raw.fetch(_ENTERPRISE_RECIPIENTS, wanted):
             by_enterprise.setdefault(str(row["enterprise_id"]), []).append(_recipient(row))
     return {
         e.event_id: EventParties(
@@ -251,28 +252,34 @@ def _contact(row: Any) -> Recipient | None:
     )
 
 
-def _rule(row: dict) -> RoutingRule:  # type: ignore[type-arg]
+def _json(value: Any) -> Any:
+    """A json/jsonb column as the driver gives it: text on a bare connection, decoded where a codec
+    is set."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _rule(row: Any) -> RoutingRule:
     return RoutingRule(
         rule_id=row["rule_id"],
         on_event=row["on_event"],
         region_prefix=row["region_prefix"],
-        roles=tuple(Role(r) for r in row["roles"]),
-        channels=tuple(ChannelKind(c) for c in row["channels"]),
+        roles=tuple(Role(r) for r in _json(row["roles"])),
+        channels=tuple(ChannelKind(c) for c in _json(row["channels"])),
         active=True,
-        parties=tuple(Party(p) for p in row["parties"]),
-        where=tuple((name, tuple(values)) for name, values in sorted(row["condition"].items())),
+        parties=tuple(Party(p) for p in _json(row["parties"])),
+        where=tuple((name, tuple(values)) for name, values in sorted(_json(row["condition"]).items())),
     )
 
 
-def _recipient(row: dict) -> Recipient:  # type: ignore[type-arg]
+def _recipient(row: Any) -> Recipient:
     return Recipient(
         recipient_id=row["recipient_id"],
         name=row["name"],
         role=Role(row["role"]),
         region_code=row["region_code"],
-        channels=tuple(Channel.model_validate(c) for c in row["channels"]),
+        channels=tuple(Channel.model_validate(c) for c in _json(row["channels"])),
         active=True,
-        enterprise_id=row.get("enterprise_id"),
+        enterprise_id=row["enterprise_id"],
     )
 
 
