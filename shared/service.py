@@ -11,7 +11,7 @@ from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy import text
@@ -31,6 +31,11 @@ from shared.messaging.projector import Projection, Projector
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.streams import connect, ensure_stream
 from shared.messaging.subscriber import BatchHandler, ProjectorConsumer
+from shared.observability.correlation import CORRELATION_HEADER, current_correlation
+from shared.observability.http import ObserveRequests
+from shared.observability.logs import configure_logging
+from shared.observability.metrics import CONTENT_TYPE, LatencyHistogram, render
+from shared.observability.service_metrics import MetricsSource, consumer_lags, outbox_and_dead_letters
 from shared.runtime.collector import tune_collector
 from shared.settings import ServiceName, Settings
 
@@ -84,7 +89,7 @@ def runtime_of(request: Request) -> Runtime:
 
 def command_context(request: Request, principal: Principal) -> CommandContext:
     """Who asks, when, and the correlation id that follows the request through its events."""
-    correlation = request.headers.get("x-correlation-id") or str(uuid4())
+    correlation = current_correlation() or request.headers.get(CORRELATION_HEADER) or str(uuid4())
     return CommandContext(
         actor=principal.actor(), now=runtime_of(request).clock.now(), correlation_id=correlation
     )
@@ -210,12 +215,17 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     consumes: Sequence[Consumes | Handles] = (),
     workers: Sequence[Worker] = (),
+    metrics: Sequence[MetricsSource] = (),
     settings: Settings | None = None,
     clock: Clock | None = None,
     title: str,
 ) -> FastAPI:
     settings = settings or Settings()
     clock = clock or SystemClock()
+    if not logging.getLogger().handlers:
+        # A process of its own (uvicorn, `xingcun serve`), not an application that set up logging.
+        configure_logging(service, settings.log_format, settings.log_level)
+    latency = LatencyHistogram("xingcun_http_request_duration_seconds", "HTTP requests by route and status")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -232,8 +242,22 @@ def create_app(
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(RefuseNul)
+    app.add_middleware(ObserveRequests, histogram=latency)
     for router in routers:
         app.include_router(router)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def prometheus(request: Request) -> PlainTextResponse:
+        """The outbox (appended, relayed, backlog), each durable consumer's lag, dead letters, the
+        HTTP latency, and the service's own figures."""
+        runtime: Runtime = request.app.state.runtime
+        families = [latency.family()]
+        for source in (outbox_and_dead_letters, consumer_lags, *metrics):
+            try:
+                families += await source(runtime)
+            except Exception:  # a figure that cannot be read now is left out, not the whole scrape
+                log.exception("metrics: %s failed", getattr(source, "__name__", source))
+        return PlainTextResponse(render(families), media_type=CONTENT_TYPE)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

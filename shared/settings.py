@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     reminder_report_days_before: int = Field(default=7, ge=0, le=60)
     reminder_survey_days_before: int = Field(default=15, ge=0, le=90)
 
+    # Logs of a service process: one JSON object a line (for a collector), or text for a terminal.
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+
     # Consumers: apply attempts before an event is moved to the dead letters.
     max_apply_attempts: int = 5
     consumer_batch_size: int = 200

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.notification.api import known_event_types, router
 from services.notification.deliveries_api import router as deliveries_router
 from services.notification.dispatcher import Wake, dispatch
+from services.notification.metrics import delivery_figures
 from services.notification.projection import DIRECTORY_EVENTS, Directory
 from services.notification.reminder_job import raise_reminders
 from services.notification.reminders_api import router as reminders_router
@@ -84,6 +85,7 @@ def create(settings: Settings | None = None, clock: Clock | None = None) -> Fast
         routers=[router, deliveries_router, reminders_router],
         consumes=[*PROJECTIONS.values(), *routers(settings, clock, wake)],
         workers=[seed_worker(seed), dispatcher, reminder_worker],
+        metrics=[delivery_figures],
         settings=settings,
         clock=clock,
         title="xingcun notification",

@@ -23,6 +23,7 @@ from services.notification.message import DeliveryError
 from services.notification.queue import Claimed, DeliveryQueue
 from shared.events.catalogue.notification import ChannelKind
 from shared.events.envelope import Envelope
+from shared.observability.correlation import correlated
 from shared.service import Runtime
 from shared.settings import Settings
 
@@ -133,6 +134,10 @@ class Dispatcher:
                 task.cancel()
 
     async def _send(self, claimed: Claimed) -> None:
+        with correlated(claimed.correlation_id):
+            await self._deliver(claimed)
+
+    async def _deliver(self, claimed: Claimed) -> None:
         try:
             await self._try(claimed)
         except DeliveryError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
 import signal
 import subprocess
@@ -104,7 +105,7 @@ async def test_up_runs_the_slice_and_keeps_its_data(tmp_path: Path) -> None:
             signed = await client.post(
                 f"{pairing}/agreements",
                 json=agreement_body(enterprise.json()["id"], village_code(1)),
-                headers=officer,
+                headers={**officer, "x-correlation-id": "up-test-agreement"},
             )
             assert signed.status_code == 201, signed.text
 
@@ -117,6 +118,15 @@ async def test_up_runs_the_slice_and_keeps_its_data(tmp_path: Path) -> None:
             [kept] = list((home / "mail").glob("*.eml"))
             mail = email.message_from_bytes(kept.read_bytes(), policy=email.policy.default)
             assert mail["To"] == "gsl@example.cn" and "pairing.agreement_signed" in mail["Subject"]
+            # The services log JSON lines; the request's line carries its correlation id.
+            lines = [
+                json.loads(line)
+                for line in (home / "logs" / "pairing.log").read_text().splitlines()
+                if line.startswith("{")
+            ]
+            mine = [line for line in lines if line.get("correlation_id") == "up-test-agreement"]
+            [logged] = [line for line in mine if line["logger"] == "xingcun.http"]
+            assert (logged["route"], logged["status"], logged["service"]) == ("/agreements", 201, "pairing")
     finally:
         output = _stop(process)
     assert process.returncode == 0, output
