@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import json
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -42,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _contract(args: argparse.Namespace) -> int:
-    from shared.events.docs import write_contract
+    from shared.events.contract import write_contract
 
     written = write_contract(Path(args.root))
     print("\n".join(written) if written else "contract files are up to date")
@@ -58,6 +61,50 @@ def _rebuild(args: argparse.Namespace) -> int:
     # messages, where uvloop spends a fifth less (bench/README.md, rebuild.py).
     count = uvloop.run(rebuild_projection(args.projection))
     print(f"rebuilt {args.projection} from {count} events")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from shared.runtime.ops import render_status, service_urls, status
+
+    rows = asyncio.run(status(service_urls()))
+    print(render_status(rows))
+    return 0 if all(row.state == "ready" for row in rows) else 1
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    from shared.runtime.ops import CannotRetry, dead_letters, retry_dead_letter
+    from shared.settings import Settings
+
+    settings = Settings()
+    if args.action == "list":
+        services = (args.service,) if args.service else SERVICES
+        letters = asyncio.run(dead_letters(settings, services))
+        for letter in letters:
+            print(json.dumps(letter, ensure_ascii=False, default=str))
+        print(f"{len(letters)} dead letters", file=sys.stderr)
+        return 0
+    if not args.service or args.id is None:
+        print("retry needs --service and --id (see `xingcun dead-letters list`)", file=sys.stderr)
+        return 2
+    try:
+        print(asyncio.run(retry_dead_letter(settings, args.service, args.id)))
+    except CannotRetry as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _tail(args: argparse.Namespace) -> int:
+    from shared.runtime.ops import tail
+    from shared.settings import Settings
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    if since is not None and since.tzinfo is None:
+        print("--since needs a time zone, e.g. 2026-11-29T08:00:00+08:00", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a tail ends
+        asyncio.run(tail(Settings(), args.subject, since, args.limit))
     return 0
 
 
@@ -87,7 +134,28 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("projection", help="e.g. pairing-facts")
     rebuild.set_defaults(run=_rebuild)
 
-    contract = commands.add_parser("contract", help="write docs/events.md and schemas/")
+    status = commands.add_parser(
+        "status", help="each service: ready, outbox backlog, dead letters, consumer lags"
+    )
+    status.set_defaults(run=_status)
+
+    letters = commands.add_parser("dead-letters", help="list the events consumers gave up on, or retry one")
+    letters.add_argument("action", choices=("list", "retry"))
+    letters.add_argument("--service", choices=SERVICES)
+    letters.add_argument("--id", type=int, help="retry: the dead letter's id (from list)")
+    letters.set_defaults(run=_dead_letters)
+
+    events = commands.add_parser("events", help="read the event streams")
+    events_commands = events.add_subparsers(required=True)
+    tail = events_commands.add_parser("tail", help="print events on a subject as they are published")
+    tail.add_argument(
+        "subject", help="a subject filter, e.g. xingcun.15.1506.150602.> or 'xingcun.*.*.*.monitoring.>'"
+    )
+    tail.add_argument("--since", help="from this moment on (ISO 8601 with a zone) instead of new events only")
+    tail.add_argument("--limit", type=int, help="stop after this many")
+    tail.set_defaults(run=_tail)
+
+    contract = commands.add_parser("contract", help="write docs/events.md, docs/asyncapi.json and schemas/")
     contract.add_argument("--root", default=".")
     contract.set_defaults(run=_contract)
 

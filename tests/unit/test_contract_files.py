@@ -1,4 +1,5 @@
-"""The committed contract (docs/events.md, schemas/*) is what the models generate.
+"""The committed contract (docs/events.md, docs/asyncapi.json, schemas/*) is what the models
+generate, and the lock of published schema versions lists every model.
 
 When this fails, run ``xingcun contract`` (or ``make contract``) and commit the result: the
 public event contract changed, and downstream systems read these files.
@@ -11,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from shared.events.docs import contract_files, schema_file
+from shared.events.asyncapi import envelope_name, subject_template
+from shared.events.compat import lock_key
+from shared.events.contract import ASYNCAPI, LOCK, contract_files
+from shared.events.docs import schema_file
 from shared.events.registry import all_models
 
 REPO = Path(__file__).resolve().parents[2]
-GENERATED = contract_files()
+GENERATED = contract_files(REPO)
 
 
 @pytest.mark.parametrize("relative", sorted(GENERATED))
@@ -49,5 +53,32 @@ def test_schemas_are_valid_json_describing_the_data() -> None:
     assert "agreement_id" in signed["required"] and "commitments" in signed["properties"]
 
 
+def test_the_asyncapi_document_has_a_channel_per_event_type_with_its_envelope() -> None:
+    document = json.loads(GENERATED[ASYNCAPI])
+    assert document["asyncapi"] == "3.0.0"
+    channels, schemas = document["channels"], document["components"]["schemas"]
+    assert set(channels) == {m.event_type for m in all_models()}
+    for model in all_models():
+        channel = channels[model.event_type]
+        assert channel["address"] == subject_template(model.event_type)
+        assert set(channel["parameters"]) == {"province", "city", "county"}
+        operation = document["operations"][model.event_type]
+        assert operation["action"] == "send"
+        envelope = schemas[envelope_name(model)]
+        assert envelope["properties"]["type"]["const"] == model.event_type
+        assert envelope["properties"]["schema_version"]["const"] == model.schema_version
+        data_ref = envelope["properties"]["data"]["$ref"]
+        data = schemas[data_ref.rsplit("/", 1)[-1]]
+        assert set(data["properties"]) == set(model.model_fields)
+    signed = channels["pairing.agreement_signed"]
+    assert signed["address"] == "xingcun.{province}.{city}.{county}.pairing.agreement_signed"
+    assert "PAIRING" in signed["description"]
+
+
+def test_the_lock_has_an_entry_per_model() -> None:
+    lock = json.loads(GENERATED[LOCK])
+    assert {lock_key(m.event_type, m.schema_version) for m in all_models()} <= set(lock)
+
+
 def test_generation_is_deterministic() -> None:
-    assert contract_files() == GENERATED
+    assert contract_files(REPO) == GENERATED
