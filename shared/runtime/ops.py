@@ -90,10 +90,10 @@ def render_status(rows: list[ServiceStatus]) -> str:
         lags = ", ".join(f"{name} {lag}" for name, lag in sorted(row.lags.items())) or "-"
         backlog = "-" if row.backlog is None else str(row.backlog)
         dead = "-" if row.dead_letters is None else str(row.dead_letters)
-        state = row.state if len(row.state) <= 11 else row.state[:11]
+        state = row.state.split(" ", 1)[0] if row.state != "not ready" else row.state
         lines.append(f"{row.service:<14}{state:<12}{backlog:>8}{dead:>6}  {lags}")
-        if len(row.state) > 11:
-            lines.append(f"{'':<14}{row.state}  ({row.url})")
+        if row.state != "ready":
+            lines.append(f"{'':<14}{row.state} at {row.url}")
     return "\n".join(lines)
 
 
@@ -111,7 +111,10 @@ async def dead_letters(
 ) -> list[dict[str, object]]:
     found: list[dict[str, object]] = []
     for service in services:
-        conn = await asyncpg.connect(asyncpg_dsn(settings.service_database_url(service)))
+        try:
+            conn = await asyncpg.connect(asyncpg_dsn(settings.service_database_url(service)))
+        except asyncpg.InvalidCatalogNameError:
+            continue  # the service has never started here: no database, no letters
         try:
             found += [{"service": service, **dict(row)} for row in await conn.fetch(_LETTERS)]
         except asyncpg.UndefinedTableError:
