@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Tests on a shared NATS server give each run its own subject root and stream prefix.
     subject_root: str = "xingcun"
     stream_prefix: str = ""
+    # Copies of each stream in a NATS cluster (3 in docker-compose.cluster.yml); 1 on one server.
+    stream_replicas: int = Field(default=1, ge=1, le=5)
 
     auth_secret: str = Field(default="", repr=False)
     token_ttl_hours: int = 12

@@ -28,10 +28,12 @@ class StreamSpec:
     name: str
     subjects: list[str]
     duplicate_window_s: float = 600.0
+    replicas: int = 1  # copies in a NATS cluster (XINGCUN_STREAM_REPLICAS)
 
 
 def stream_for(settings: Settings, service: ServiceName) -> StreamSpec:
     return StreamSpec(
         name=f"{settings.stream_prefix}{service.upper()}",
         subjects=[f"{settings.subject_root}.*.*.*.{service}.>"],
+        replicas=settings.stream_replicas,
     )

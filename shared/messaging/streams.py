@@ -20,6 +20,7 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
         duplicate_window=spec.duplicate_window_s,
+        num_replicas=spec.replicas,
     )
 
 
@@ -39,6 +40,7 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec, *, owner: bool) 
     if owner and (
         sorted(current.subjects or []) != sorted(spec.subjects)
         or current.duplicate_window != spec.duplicate_window_s
+        or (current.num_replicas or 1) != spec.replicas
     ):
         await js.update_stream(config)
 
