@@ -275,6 +275,7 @@ def create_app(
         except Exception as exc:
             checks["database"] = f"unreachable: {exc.__class__.__name__}"
         checks["nats"] = "ok" if runtime.nc.is_connected else "disconnected"
+        checks["relay"] = runtime.relay.stats.blocked or "ok"
         ready = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ready else "not ready", "service": service, "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)

@@ -65,6 +65,10 @@ _INIT = (
     "ON CONFLICT (relay) DO NOTHING"
 )
 _READ_CURSOR = "SELECT last_tx::text AS tx, last_position FROM relay_cursor WHERE relay = $1"
+# The first transaction id this server has not given yet, and the newest one stored with an event.
+_TRANSACTIONS = (
+    "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, (SELECT max(transaction_id)::text FROM events)"
+)
 _MOVE_CURSOR = (
     "UPDATE relay_cursor SET last_tx = $1::text::xid8, last_position = $2, "
     "relayed = relayed + $3, updated_at = now() WHERE relay = $4"
@@ -75,6 +79,13 @@ class PublishFailed(Exception):
     """JetStream did not acknowledge a row; the cursor stays before it."""
 
 
+class RestoredElsewhere(Exception):
+    """The events (or the cursor) carry transaction ids this server has not reached: they were
+    restored from another PostgreSQL server. Published by commit order, the restored events not
+    yet relayed would wait for ever and every new one sort before the cursor: the relay stops
+    until they are renumbered (docs/deploy.md, "Restore")."""
+
+
 @dataclass
 class RelayStats:
     published: int = 0
@@ -82,6 +93,8 @@ class RelayStats:
     batches: int = 0
     failures: int = 0
     last_error: str | None = field(default=None)
+    # Why the relay cannot publish at all (not a passing failure), for /readyz.
+    blocked: str | None = field(default=None)
 
 
 class OutboxRelay:
@@ -179,6 +192,15 @@ class OutboxRelay:
         await conn.execute(_INIT, self.name)
         row = await conn.fetchrow(_READ_CURSOR, self.name)
         self.cursor = (int(row[0]), int(row[1]))
+        next_tx, newest = await conn.fetchrow(_TRANSACTIONS)
+        ahead = max(self.cursor[0], int(newest or 0))
+        if ahead >= int(next_tx):
+            self.stats.blocked = (
+                f"events carry transaction ids up to {ahead}, beyond this server's {next_tx}: restored "
+                "from another PostgreSQL server; renumber them (docs/deploy.md, Restore)"
+            )
+            raise RestoredElsewhere(self.stats.blocked)
+        self.stats.blocked = None
 
     async def _held_back(self) -> bool:
         tx, pos = self.cursor

@@ -313,3 +313,26 @@ async def test_each_append_wakes_the_relay_of_any_instance_over_nats(settings: S
             assert signals.empty()  # neither a read nor a refused append signals
         finally:
             await writer_nc.close()
+
+
+async def test_events_restored_from_another_server_stop_the_relay_until_renumbered(
+    settings: Settings,
+) -> None:
+    """A dump restored into a new PostgreSQL server keeps transaction ids that server has not
+    reached: the relay says so (and /readyz with it) instead of publishing nothing in silence."""
+    async with service_database(settings) as db, jetstream(settings) as broker:
+        async with db.store.session() as s:
+            s.append(0, events_for("village-a", 0, 2))
+        far = "99999999999"  # as if from a server that had run far longer
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"UPDATE events SET transaction_id = '{far}'"))
+        relay = make_relay(db, broker, settings)
+        async with relaying(relay):
+            await wait_until(lambda: relay.stats.blocked is not None, 10, "the relay to stop")
+            assert far in (relay.stats.blocked or "") and "docs/deploy.md" in (relay.stats.blocked or "")
+            assert await broker.messages() == 0
+            # The renumbering of docs/deploy.md: none published yet, so every event is "2".
+            async with db.engine.begin() as conn:
+                await conn.execute(text("UPDATE events SET transaction_id = '2'"))
+            await wait_until(lambda: _count(broker, 2), 15, "both published after the renumbering")
+            assert relay.stats.blocked is None
