@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint contract bench clean
+.PHONY: up demo test lint contract bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 
 up: $(STAMP)
 	$(BIN)/xingcun up
+
+demo: $(STAMP)
+	$(BIN)/xingcun demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

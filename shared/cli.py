@@ -108,6 +108,12 @@ def _tail(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from shared.runtime.demo import demo_command
+
+    return demo_command(seed=args.seed, scale=args.scale, concurrency=args.concurrency, county=args.county)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xingcun", description=__doc__)
     commands = parser.add_subparsers(required=True)
@@ -154,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     tail.add_argument("--since", help="from this moment on (ISO 8601 with a zone) instead of new events only")
     tail.add_argument("--limit", type=int, help="stop after this many")
     tail.set_defaults(run=_tail)
+
+    demo = commands.add_parser("demo", help="load a synthetic county through the running services' APIs")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--scale", type=float, default=1.0, help="share of the full county (3,000 households)")
+    demo.add_argument("--concurrency", type=int, default=12, help="API calls at once")
+    demo.add_argument("--county", default=None, help="a county of XINGCUN_COUNTIES (default: the first)")
+    demo.set_defaults(run=_demo)
 
     contract = commands.add_parser("contract", help="write docs/events.md, docs/asyncapi.json and schemas/")
     contract.add_argument("--root", default=".")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -154,7 +155,11 @@ async def events_behind(runtime: Runtime, names: Container[str] | None = None) -
     behind = 0
     for consumer in runtime.consumers:
         if names is None or consumer.name in names:
-            info = await runtime.js.consumer_info(consumer.spec.name, consumer.name)
+            try:
+                info = await runtime.js.consumer_info(consumer.spec.name, consumer.name)
+            except NotFoundError:
+                behind += 1  # not created yet (the service is starting): it has taken in nothing
+                continue
             behind += info.num_pending + info.num_ack_pending
     return behind
 

@@ -80,6 +80,9 @@ def up(data_dir: Path = DATA_DIR, port_base: int | None = None) -> int:
             "XINGCUN_AUTH_SECRET": auth_secret(data_dir),
             "XINGCUN_PERSONAL_DATA_KEY": personal_data_key(data_dir),
         }
+        if "XINGCUN_NOTIFICATION_LINK_BASE" not in os.environ:
+            # the dashboard is reporting's, the third service
+            env["XINGCUN_NOTIFICATION_LINK_BASE"] = f"http://127.0.0.1:{port_base + 2}/dashboard"
         if "XINGCUN_SMTP_HOST" not in os.environ:
             # No mail server given: alerts are kept as files rather than lost to a closed port 25.
             mail = start_mail_sink((data_dir / "mail").resolve())
