@@ -6,8 +6,11 @@ xingcun, only ``nats-py`` (2.x) and the standard library (Python 3.11+). Copy it
 ``Store.keep`` (what is kept) and ``show`` (what is done after) with your own.
 
 For each stream (PAIRING, MONITORING, REPORTING, NOTIFICATION by default) it keeps a durable pull
-consumer of its own on the server, filtered to the county's part of the stream
-(``<root>.<province 2>.<city 4>.<county 6>.<service>.>``). The first time, it starts at ``--since``
+consumer of its own on the server, named ``--durable``, filtered to the county's part of the stream:
+``<root>.<province 2>.<city 4>.<county 6>.<service>.>``, the service being the stream's name without
+the deployment's prefix, in lower case. It needs no stream information (a county's credentials may
+not read it); it creates the consumer through the JetStream API subject that names the filter,
+which is what a county's credentials are allowed. The first time, it starts at ``--since``
 (JetStream's DeliverPolicy.BY_START_TIME: the time each event reached the stream). After that the
 server remembers what was acknowledged, and a SQLite file remembers what was handled:
 
@@ -19,8 +22,12 @@ server remembers what was acknowledged, and a SQLite file remembers what was han
   consumer is gone (deleted, or the stream restored elsewhere), it is made again from the
   checkpoint on, not from ``--since``.
 
-    python consumer.py --county 150602 --since 2026-01-01 --durable county-150602-mydept \\
-        --nats-url nats://nats.example:4222 --creds county-150602.creds --db county-150602.sqlite
+    NATS_PASSWORD=… python consumer.py --county 150602 --since 2026-01-01 \\
+        --nats-url nats://nats.example:4222 --user county-150602 --inbox-prefix _INBOX_county-150602 \\
+        --db county-150602.sqlite
+
+Under a county user of xingcun's deploy/nats/accounts.conf the durable name must be the user's
+name (the default, ``county-<county>``) and the inbox prefix ``_INBOX_<user>``.
 
 Each new event is printed as one JSON line on stdout; messages about the run go to stderr.
 """
@@ -31,6 +38,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -43,13 +51,16 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 CHINA = timezone(timedelta(hours=8), "CST")
 STREAMS = ("PAIRING", "MONITORING", "REPORTING", "NOTIFICATION")
 STREAM_MISSING_RETRY_S = 5.0
 # A fetch waits this long for a full batch once a first event came: an event is handled within it.
 POLL_S = 1.0
+# JetStream's error codes this example tells apart.
+STREAM_NOT_FOUND = 10059
+FILTER_OUTSIDE_STREAM = 10093
 # What this example reads of an envelope (docs/events.md lists all of its fields).
 ENVELOPE_KEYS = {"event_id", "type", "schema_version", "region_code", "occurred_at", "data"}
 
@@ -72,31 +83,31 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
-def county_filter(root: str, county: str) -> str:
-    """The subjects of one county: ``<root>.15.1506.150602.>`` for county 150602."""
+def check_county(county: str) -> str:
     if not re.fullmatch(r"\d{6}", county):
         raise ValueError(f"a county is a 6-digit division code, not {county!r}")
-    return f"{root}.{county[:2]}.{county[:4]}.{county}.>"
+    return county
 
 
-def narrow(stream_subject: str, county: str) -> str | None:
-    """The subjects both patterns match, as one pattern (None if they share none):
-    ``xingcun.*.*.*.pairing.>`` and ``xingcun.15.1506.150602.>`` give
-    ``xingcun.15.1506.150602.pairing.>``."""
-    mine, theirs = stream_subject.split("."), county.split(".")
-    out: list[str] = []
-    for i, token in enumerate(mine):
-        if i >= len(theirs):
-            return None
-        other = theirs[i]
-        if token == ">":
-            return ".".join(out + theirs[i:])
-        if other == ">":
-            return ".".join(out + mine[i:])
-        if token != "*" and other not in ("*", token):
-            return None
-        out.append(other if token == "*" else token)
-    return ".".join(out) if len(mine) == len(theirs) else None
+def service_of(stream: str, prefix: str) -> str:
+    """The service whose events a stream holds: ``X_PAIRING`` with prefix ``X_`` is ``pairing``."""
+    if not stream.startswith(prefix):
+        raise ValueError(f"stream {stream!r} does not start with the stream prefix {prefix!r}")
+    service = stream[len(prefix) :].lower()
+    if not re.fullmatch(r"[a-z0-9_-]+", service):
+        raise ValueError(f"stream {stream!r} with prefix {prefix!r} names no service")
+    return service
+
+
+def stream_filter(root: str, county: str, service: str) -> str:
+    """The county's part of a service's stream: ``<root>.15.1506.150602.pairing.>`` for 150602.
+
+    Within the stream's subjects (``<root>.*.*.*.pairing.>``), which nats-server before 2.10
+    requires of a filter, and within ``<root>.15.1506.150602.>``, which a county's credentials
+    require.
+    """
+    check_county(county)
+    return f"{root}.{county[:2]}.{county[:4]}.{county}.{service}.>"
 
 
 def parse_since(text: str) -> datetime:
@@ -199,70 +210,102 @@ class StreamMissing(LookupError):
 
 
 class CannotFollow(RuntimeError):
-    """The stream holds none of the county's subjects, or the durable name is taken."""
+    """The durable name is taken with another filter, the stream cannot hold the county's
+    subjects, or the server's permissions refused the consumer."""
 
 
 async def attach(
     js: JetStreamContext,
     stream: str,
     durable: str,
-    county: str,
+    filter_subject: str,
     since: datetime | None,
     store: Store,
 ) -> JetStreamContext.PullSubscription:
     """Bind to this consumer's durable on ``stream``, creating it the first time.
 
-    ``county`` is the county's subject filter (see ``county_filter``).
+    ``filter_subject`` is the county's part of the stream (see ``stream_filter``).
     """
     try:
-        stream_info = await js.stream_info(stream)
-    except NotFoundError:
-        raise StreamMissing(stream) from None
-    # The server takes only a filter inside the stream's own subjects: the county's part of each.
-    filters = [f for s in stream_info.config.subjects or [] if (f := narrow(s, county)) is not None]
-    if not filters:
-        raise CannotFollow(f"{stream} holds no subjects of {county}: is --root right?")
-    try:
         info = await js.consumer_info(stream, durable)
-    except NotFoundError:
-        last = store.last_seq(stream)
-        if last is not None:  # handled before: go on from there, whatever --since says
-            start: dict[str, Any] = {
-                "deliver_policy": DeliverPolicy.BY_START_SEQUENCE,
-                "opt_start_seq": last + 1,
-            }
-        elif since is not None:
-            # An RFC 3339 string, which every nats-py 2.x accepts (newer ones also take a datetime).
-            start = {"deliver_policy": DeliverPolicy.BY_START_TIME, "opt_start_time": rfc3339(since)}
-        else:
-            start = {"deliver_policy": DeliverPolicy.ALL}
-        if len(filters) == 1:
-            start["filter_subject"] = filters[0]
-        else:
-            start["filter_subjects"] = filters
-        config = ConsumerConfig(
-            # With a name and one filter, nats-py asks $JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>:
-            # the server's permissions can then allow a county's credentials its own subjects only.
-            name=durable,
-            durable_name=durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=30,
-            max_ack_pending=1000,
-            **start,
-        )
-        await js.add_consumer(stream, config)
-        where = {k: v for k, v in start.items() if k != "deliver_policy"}
-        print(f"{stream}: created durable consumer {durable!r}: {where}", file=sys.stderr)
+    except NotFoundError as missing:
+        if missing.err_code == STREAM_NOT_FOUND:
+            raise StreamMissing(stream) from None
+        info = None
+    except TimeoutError:  # nats-py raises its own subclass
+        raise unanswered(stream, durable) from None
+    if info is None:
+        await create(js, stream, durable, filter_subject, since, store)
     else:
         existing = info.config.filter_subjects or [info.config.filter_subject]
-        if sorted(existing) != sorted(filters):
+        if existing != [filter_subject]:
             raise CannotFollow(
-                f"{stream}: durable {durable!r} exists with filter {existing}, not {filters}: "
+                f"{stream}: durable {durable!r} exists with filter {existing}, not {filter_subject}: "
                 "choose another --durable"
             )
         if since is not None:
             print(f"{stream}: durable {durable!r} exists; going on where it left off", file=sys.stderr)
     return await js.pull_subscribe_bind(durable=durable, stream=stream)
+
+
+async def create(
+    js: JetStreamContext,
+    stream: str,
+    durable: str,
+    filter_subject: str,
+    since: datetime | None,
+    store: Store,
+) -> None:
+    """The durable consumer, from the checkpoint if there is one, else from ``since``."""
+    last = store.last_seq(stream)
+    if last is not None:  # handled before: go on from there, whatever --since says
+        start: dict[str, Any] = {
+            "deliver_policy": DeliverPolicy.BY_START_SEQUENCE,
+            "opt_start_seq": last + 1,
+        }
+    elif since is not None:
+        # An RFC 3339 string, which every nats-py 2.x accepts (newer ones also take a datetime).
+        start = {"deliver_policy": DeliverPolicy.BY_START_TIME, "opt_start_time": rfc3339(since)}
+    else:
+        start = {"deliver_policy": DeliverPolicy.ALL}
+    config = ConsumerConfig(
+        # With a name and one filter_subject (never filter_subjects), nats-py asks
+        # $JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>: the only form a county's credentials
+        # may use, as the server's permissions can check the filter in the subject.
+        name=durable,
+        durable_name=durable,
+        filter_subject=filter_subject,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=30,
+        max_ack_pending=1000,
+        **start,
+    )
+    try:
+        await js.add_consumer(stream, config)
+    except NotFoundError as missing:
+        if missing.err_code == STREAM_NOT_FOUND:
+            raise StreamMissing(stream) from None
+        raise
+    except APIError as refused:
+        if refused.err_code == FILTER_OUTSIDE_STREAM:  # nats-server before 2.10 only
+            raise CannotFollow(
+                f"{stream} does not hold {filter_subject}: are --root and --stream-prefix right?"
+            ) from None
+        raise
+    except TimeoutError:  # nats-py raises its own subclass
+        raise unanswered(stream, durable) from None
+    where = {k: v for k, v in start.items() if k != "deliver_policy"}
+    print(f"{stream}: created durable consumer {durable!r} on {filter_subject}: {where}", file=sys.stderr)
+
+
+def unanswered(stream: str, durable: str) -> CannotFollow:
+    # A request the server's permissions refuse gets no answer; the refusal itself comes to
+    # on_error (stderr).
+    return CannotFollow(
+        f"{stream}: JetStream did not answer about consumer {durable!r}. Under a county user, "
+        "--durable must be the user's name, --inbox-prefix _INBOX_<user> and --root the "
+        "deployment's; see any permissions violation above"
+    )
 
 
 async def follow(
@@ -272,11 +315,11 @@ async def follow(
     store: Store,
 ) -> int:
     """Handle the stream's events for this county; the number of new ones."""
-    county = county_filter(args.root, args.county)
+    subjects = stream_filter(args.root, args.county, service_of(stream, args.stream_prefix))
     since = parse_since(args.since) if args.since else None
     while True:
         try:
-            sub = await attach(js, stream, args.durable, county, since, store)
+            sub = await attach(js, stream, args.durable, subjects, since, store)
             break
         except StreamMissing:
             if args.until_idle is not None:
@@ -300,13 +343,23 @@ async def follow(
             await msg.ack()
 
 
+async def on_error(error: Exception) -> None:
+    # Permissions violations come here (the refused request itself just gets no answer).
+    print(error, file=sys.stderr)  # nats-py's errors begin with "nats: "
+
+
 async def run(args: argparse.Namespace) -> int:
     store = Store(args.db)
+    # A user and password may also be in the URL (nats://user:password@host:4222).
+    login = {"user": args.user, "password": args.password} if args.user else {}
     nc: Client = await nats.connect(
         servers=args.nats_url.split(","),
         user_credentials=args.creds,
+        inbox_prefix=args.inbox_prefix,
         name=f"xingcun-consumer-{args.durable}",
+        error_cb=on_error,
         max_reconnect_attempts=-1,
+        **login,
     )
     try:
         js = nc.jetstream()
@@ -325,19 +378,40 @@ async def run(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--county", required=True, help="6-digit county division code, e.g. 150602")
-    p.add_argument("--durable", required=True, help="this consumer's durable name, unique per stream")
+    p.add_argument(
+        "--durable",
+        help="this consumer's durable name on each stream (default: county-<county>); under a "
+        "county user of xingcun's accounts it must be the user's name",
+    )
     p.add_argument(
         "--since",
         help="the first time only: from this date (China midnight) or ISO date-time; default: all",
     )
     p.add_argument("--nats-url", default="nats://127.0.0.1:4222", help="comma-separated server URLs")
     p.add_argument("--creds", help="a NATS credentials file, if the server asks for one")
+    p.add_argument("--user", help="a NATS user (or put user:password in the URL)")
+    p.add_argument(
+        "--password",
+        default=os.environ.get("NATS_PASSWORD"),
+        help="its password (default: $NATS_PASSWORD, which keeps it out of the process list)",
+    )
+    p.add_argument(
+        "--inbox-prefix",
+        default="_INBOX",
+        help="where replies and pulled messages come (default: %(default)s); a county user of "
+        "xingcun's accounts may use only _INBOX_<user>",
+    )
     p.add_argument("--root", default="xingcun", help="the subject root (default xingcun)")
+    p.add_argument(
+        "--stream-prefix",
+        default="",
+        help="the deployment's stream name prefix (its XINGCUN_STREAM_PREFIX; default: none)",
+    )
     p.add_argument(
         "--streams",
         nargs="+",
-        default=list(STREAMS),
-        help="stream names, with the deployment's prefix if it has one (default: %(default)s)",
+        help=f"stream names, each the prefix and a service in capitals (default: {' '.join(STREAMS)}, "
+        "prefixed)",
     )
     p.add_argument("--db", default="county-events.sqlite", help="the local SQLite file")
     p.add_argument("--batch", type=int, default=100, help="messages fetched per request")
@@ -351,10 +425,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    county_filter(args.root, args.county)  # refuse a bad county before connecting
-    if args.since:
-        parse_since(args.since)
+    p = parser()
+    args = p.parse_args(argv)
+    args.durable = args.durable or f"county-{args.county}"
+    args.streams = args.streams or [args.stream_prefix + name for name in STREAMS]
+    try:  # refuse a bad county, stream or date before connecting
+        check_county(args.county)
+        for stream in args.streams:
+            service_of(stream, args.stream_prefix)
+        if args.since:
+            parse_since(args.since)
+    except ValueError as bad:
+        p.error(str(bad))
 
     async def main_task() -> int:
         task = asyncio.current_task()

@@ -125,6 +125,7 @@ async def run_example(settings: Settings, db: Path, since: datetime) -> list[dic
         "--since", since.isoformat(),
         "--nats-url", settings.nats_url,
         "--root", settings.subject_root,
+        "--stream-prefix", settings.stream_prefix,
         "--streams", *(stream_for(settings, s).name for s in SERVICES),
         "--db", str(db),
         "--until-idle", "1",
@@ -179,6 +180,8 @@ async def test_one_countys_events_from_its_date_each_once_across_restarts(
         # The lost durable was made again from the checkpoint, not from the date.
         remade = await s.js.consumer_info(monitoring, DURABLE)
         assert remade.config.deliver_policy == DeliverPolicy.BY_START_SEQUENCE
+        # Its filter is the county's part of the stream, from the stream's name and the prefix.
+        assert remade.config.filter_subject == f"{settings.subject_root}.15.1506.{COUNTY}.monitoring.>"
         last_monitoring = (await s.js.stream_info(monitoring)).state.last_seq
         assert checkpoint(db, monitoring) == last_monitoring - 1  # the neighbour's came last
         assert checkpoint(db, s.names["pairing"]) == republished_seq
@@ -235,7 +238,7 @@ async def test_a_message_redelivered_before_its_ack_is_handled_once(
                 b"not an event",
                 stream=monitoring,
             )
-            subjects = example.county_filter(settings.subject_root, COUNTY)
+            subjects = example.stream_filter(settings.subject_root, COUNTY, "monitoring")
             sub = await example.attach(s.js, monitoring, DURABLE, subjects, None, store)
 
             delivered = await fetch(sub, 3)  # the county's two events and the stray message
