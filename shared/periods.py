@@ -74,9 +74,18 @@ class Quarter:
         return f"{self.year}Q{self.quarter}"
 
     @property
+    def start(self) -> date:
+        return date(self.year, self.quarter * 3 - 2, 1)
+
+    @property
     def end(self) -> date:
-        first_of_next = date(self.year + self.quarter // 4, self.quarter % 4 * 3 + 1, 1)
-        return first_of_next - timedelta(days=1)
+        return self.next().start - timedelta(days=1)
+
+    def next(self) -> Quarter:
+        return Quarter(self.year + 1, 1) if self.quarter == 4 else Quarter(self.year, self.quarter + 1)
+
+    def previous(self) -> Quarter:
+        return Quarter(self.year - 1, 4) if self.quarter == 1 else Quarter(self.year, self.quarter - 1)
 
     def __str__(self) -> str:
         return self.name

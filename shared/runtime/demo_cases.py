@@ -18,12 +18,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shared.periods import Quarter
 from shared.runtime import demo_names as names
 from shared.runtime.demo_households import (
     Annual,
     Household,
     Profile,
-    Quarter,
     Quarterly,
     annual_survey,
     normal_quarters,

@@ -19,10 +19,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from shared.periods import HalfYear
+from shared.periods import HalfYear, Quarter
 from shared.runtime import demo_names as names
 from shared.runtime.demo_cases import ELIMINATION, Case, build_cases, scaled, surveyed
-from shared.runtime.demo_households import Household, Quarter, profiles, surveyed_quarters
+from shared.runtime.demo_households import Household, profiles, surveyed_quarters
 
 DEMO_NAMESPACE = uuid.UUID("6a0f6f3e-3b0b-5d7c-9a43-0d5e7c1f2b61")
 TOWNSHIP_CODES = ("101", "102", "104", "105", "106", "107", "108", "109", "201", "202")  # 103: the README's

@@ -15,36 +15,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shared.periods import Quarter
 from shared.runtime import demo_names as names
 
 # Floor of a household's per-capita income outside its case: above every default line.
 INCOME_FLOOR = 9_000
 HOUSEHOLD_SIZES = ((1, 12), (2, 28), (3, 22), (4, 22), (5, 11), (6, 5))
-
-
-@dataclass(frozen=True, order=True)
-class Quarter:
-    year: int
-    number: int
-
-    @classmethod
-    def of(cls, day: date) -> Quarter:
-        return cls(day.year, (day.month - 1) // 3 + 1)
-
-    @property
-    def name(self) -> str:
-        return f"{self.year}Q{self.number}"
-
-    @property
-    def start(self) -> date:
-        return date(self.year, self.number * 3 - 2, 1)
-
-    @property
-    def end(self) -> date:
-        return Quarter(self.year + self.number // 4, self.number % 4 + 1).start - timedelta(days=1)
-
-    def previous(self) -> Quarter:
-        return Quarter(self.year - 1, 4) if self.number == 1 else Quarter(self.year, self.number - 1)
 
 
 def surveyed_quarters(today: date, n: int = 4) -> list[Quarter]:
