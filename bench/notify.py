@@ -70,7 +70,6 @@ if str(REPO) not in sys.path:  # `python bench/notify.py` puts bench/, not the r
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
 
@@ -79,13 +78,14 @@ from bench.pipeline import (  # noqa: E402
     DEFAULT_NATS_URL,
     LOOP,
     CpuMeter,
+    add_stack_arguments,
     child,
-    choose_loop,
     dump_logs,
     log,
     percentile,
     pid_of,
     prepare_log_dir,
+    run_on_chosen_loop,
 )
 from services.monitoring.commands import MonitoringCommands, RegisterHousehold  # noqa: E402
 from services.monitoring.config import monitoring_config  # noqa: E402
@@ -100,7 +100,7 @@ from shared.eventstore.context import CommandContext  # noqa: E402
 from shared.eventstore.store import EventStore  # noqa: E402
 from shared.ids import uuid7  # noqa: E402
 from shared.messaging.streams import connect  # noqa: E402
-from shared.runtime.embedded import free_port  # noqa: E402
+from shared.runtime.embedded import free_port, serving_asgi  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.support.apps import token  # noqa: E402
 from tests.support.isolation import cleanup, isolated_settings  # noqa: E402
@@ -177,22 +177,9 @@ class MailReceiver:
 
 @contextlib.asynccontextmanager
 async def serving(receiver: WebhookReceiver) -> AsyncIterator[WebhookReceiver]:
-    port = free_port()
-    config = uvicorn.Config(
-        receiver, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    receiver.url = f"http://127.0.0.1:{port}/hook"
-    try:
+    async with serving_asgi(receiver) as port:
+        receiver.url = f"http://127.0.0.1:{port}/hook"
         yield receiver
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.contextmanager
@@ -725,27 +712,13 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--email", action="store_true", help="an e-mail channel too (aiosmtpd)")
     parser.add_argument("--writers", type=int, default=16, help="concurrent registrations (untimed)")
     parser.add_argument("--clients", type=int, default=16, help="http mode: concurrent requests at most")
-    parser.add_argument(
-        "--loop",
-        choices=["auto", "asyncio", "uvloop"],
-        default="auto",
-        help="event loop here and in the services (auto: uvloop if installed, as uvicorn does)",
-    )
-    parser.add_argument("--log-dir", help="keep the child processes' logs here")
     parser.add_argument("--dump", help="write each webhook's stage times here (JSON lines)")
-    parser.add_argument("--database-url", help="a PostgreSQL server URL (XINGCUN_DATABASE_URL)")
-    parser.add_argument("--nats-url", help="a NATS JetStream URL (XINGCUN_NATS_URL)")
+    add_stack_arguments(parser)
     return parser.parse_args(argv)
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
-    args = parse(argv)
-    LOOP["kind"] = choose_loop(args.loop)
-    if LOOP["kind"] == "uvloop":
-        import uvloop
-
-        return uvloop.run(main(args))
-    return asyncio.run(main(args))
+    return run_on_chosen_loop(main, parse(argv))
 
 
 if __name__ == "__main__":

@@ -562,6 +562,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--inprocess", action="store_true", help="command mode: run reporting in this process"
     )
+    add_stack_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """What every bench running the services takes: the event loop, where the logs go, the servers."""
     parser.add_argument(
         "--loop",
         choices=["auto", "asyncio", "uvloop"],
@@ -571,17 +577,19 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-dir", help="keep the child processes' logs here")
     parser.add_argument("--database-url", help="a PostgreSQL server URL (XINGCUN_DATABASE_URL)")
     parser.add_argument("--nats-url", help="a NATS JetStream URL (XINGCUN_NATS_URL)")
-    return parser.parse_args(argv)
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    args = parse(argv)
+def run_on_chosen_loop(main: Callable[[argparse.Namespace], Awaitable[int]], args: argparse.Namespace) -> int:
     LOOP["kind"] = choose_loop(args.loop)
     if LOOP["kind"] == "uvloop":
         import uvloop
 
         return uvloop.run(main(args))
     return asyncio.run(main(args))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    return run_on_chosen_loop(main, parse(argv))
 
 
 if __name__ == "__main__":

@@ -105,32 +105,12 @@ def _refuse(problems: list[FieldProblem]) -> None:
 
 
 def _recipient_view(found: Versioned[Recipient]) -> RecipientView:
-    r = found.value
-    return RecipientView(
-        recipient_id=r.recipient_id,
-        name=r.name,
-        role=r.role,
-        region_code=r.region_code,
-        channels=list(r.channels),
-        active=r.active,
-        enterprise_id=r.enterprise_id,
-        version=found.version,
-    )
+    return RecipientView.model_validate({**vars(found.value), "version": found.version})
 
 
 def _rule_view(found: Versioned[RoutingRule]) -> RuleView:
-    r = found.value
-    return RuleView(
-        rule_id=r.rule_id,
-        on_event=r.on_event,
-        region_prefix=r.region_prefix,
-        roles=list(r.roles),
-        channels=list(r.channels),
-        active=r.active,
-        parties=list(r.parties),
-        where={name: list(values) for name, values in r.where},
-        version=found.version,
-    )
+    rule = found.value
+    return RuleView.model_validate({**vars(rule), "where": dict(rule.where), "version": found.version})
 
 
 @router.post(

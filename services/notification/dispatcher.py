@@ -14,7 +14,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 
 from services.notification.channels import Channel, build_channels, http_client
 from services.notification.channels.webhook import resolve_secret
@@ -41,15 +40,6 @@ class Wake:
 
     def __call__(self) -> None:
         self.event.set()
-
-
-@dataclass
-class DispatchStats:
-    claimed: int = 0
-    delivered: int = 0
-    retried: int = 0
-    failed: int = 0
-    interrupted: int = 0
 
 
 def lease_s(settings: Settings) -> float:
@@ -82,7 +72,6 @@ class Dispatcher:
         self.poll_s = settings.notification_poll_s
         self.max_in_flight = settings.notification_max_in_flight
         self.wake = wake
-        self.stats = DispatchStats()
         self._sending: set[asyncio.Task[None]] = set()
         self._lapsed_checked = 0.0
 
@@ -105,7 +94,7 @@ class Dispatcher:
             now = time.monotonic()
             if now - self._lapsed_checked >= min(5.0, self.lease_s / 2):
                 self._lapsed_checked = now
-                self.stats.interrupted += await self.queue.fail_lapsed()
+                await self.queue.fail_lapsed()
             free = self.max_in_flight - len(self._sending)
             if free <= 0:
                 return 0, 0
@@ -114,7 +103,6 @@ class Dispatcher:
             log.exception("dispatcher: claiming deliveries failed; trying again")
             await asyncio.sleep(1.0)
             return 0, 0
-        self.stats.claimed += len(claimed)
         for item in claimed:
             task = asyncio.create_task(self._send(item), name=f"deliver-{item.delivery_id}")
             self._sending.add(task)
@@ -146,16 +134,13 @@ class Dispatcher:
                 await self._record(
                     "failed", lambda: self.queue.failed(claimed, outcome.failure, outcome.error), claimed
                 )
-                self.stats.failed += 1
             else:
                 await self._record(
                     "retry", lambda: self.queue.retry(claimed, outcome.error, outcome.after_s), claimed
                 )
-                self.stats.retried += 1
             log.info("delivery %s try %d: %s", claimed.delivery_id, claimed.attempts, error.reason)
         else:
             await self._record("delivered", lambda: self.queue.delivered(claimed), claimed)
-            self.stats.delivered += 1
 
     async def _try(self, claimed: Claimed) -> None:
         envelope = Envelope.model_validate_json(claimed.envelope) if claimed.envelope else None

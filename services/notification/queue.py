@@ -52,35 +52,31 @@ _CLAIM = """
         a.envelope::text AS envelope, a.correlation_id
     FROM claimed c JOIN alerts a USING (alert_id)
 """
-# Only while the row is still this try: a try whose lease ended was failed as interrupted.
-_DELIVERED = """
+
+
+def _closing(change: str) -> str:
+    """A try closed in one statement: the delivery's row changed by ``change`` only while it is
+    still this try ($1 the delivery, $2 the attempt: a try whose lease ended was failed as
+    interrupted), and the try's own row given its outcome ($3) and error ($4). The moment, or no
+    row when the try was closed already."""
+    return f"""
     WITH closed AS (
-        UPDATE deliveries SET status = 'delivered', lease_until = NULL, finished_at = now(),
-            last_error = NULL, events = events + 1
+        UPDATE deliveries SET lease_until = NULL, {change}
         WHERE delivery_id = $1 AND status = 'sending' AND attempts = $2
         RETURNING delivery_id, attempts
     ), tried AS (
-        UPDATE delivery_attempts a SET finished_at = now(), outcome = 'delivered'
+        UPDATE delivery_attempts a SET finished_at = now(), outcome = $3, error = $4
         FROM closed WHERE a.delivery_id = closed.delivery_id AND a.attempt = closed.attempts
     )
     SELECT now() FROM closed
-"""
-_RETRY = """
-    UPDATE deliveries SET status = 'pending', lease_until = NULL, last_error = $3,
-        next_attempt_at = now() + make_interval(secs => $4)
-    WHERE delivery_id = $1 AND status = 'sending' AND attempts = $2
-    RETURNING now() AS at
-"""
-_FAILED = """
-    UPDATE deliveries SET status = 'failed', lease_until = NULL, finished_at = now(),
-        failure = $3, last_error = $4, events = events + 1
-    WHERE delivery_id = $1 AND status = 'sending' AND attempts = $2
-    RETURNING now() AS at
-"""
-_ATTEMPT = """
-    UPDATE delivery_attempts SET finished_at = now(), outcome = $3, error = $4
-    WHERE delivery_id = $1 AND attempt = $2
-"""
+    """
+
+
+_DELIVERED = _closing("status = 'delivered', finished_at = now(), last_error = NULL, events = events + 1")
+_RETRY = _closing("status = 'pending', last_error = $4, next_attempt_at = now() + make_interval(secs => $5)")
+_FAILED = _closing(
+    "status = 'failed', finished_at = now(), failure = $3, last_error = $4, events = events + 1"
+)
 _LAPSED = """
     SELECT d.delivery_id, d.alert_id, d.alert_type, d.region_code, d.recipient_id, d.channel,
         d.address, d.secret_ref, d.attempts, d.resent_after, d.events, NULL::text AS message,
@@ -142,19 +138,18 @@ class DeliveryQueue:
 
     async def delivered(self, claimed: Claimed) -> bool:
         async with self.store.session(transaction=True) as session:
-            at = await session.conn.fetchval(_DELIVERED, claimed.delivery_id, claimed.attempts)
+            at = await session.conn.fetchval(
+                _DELIVERED, claimed.delivery_id, claimed.attempts, "delivered", None
+            )
             if at is None:
                 return False
             _record(session, claimed, NotificationDelivered(**_common(claimed), delivered_at=at), at)
             return True
 
     async def retry(self, claimed: Claimed, error: str, after_s: float) -> bool:
-        async with self.store.pool.acquire() as conn, conn.transaction():
-            at = await conn.fetchval(_RETRY, claimed.delivery_id, claimed.attempts, error[:1000], after_s)
-            if at is None:
-                return False
-            await conn.execute(_ATTEMPT, claimed.delivery_id, claimed.attempts, "retry", error[:1000])
-            return True
+        async with self.store.pool.acquire() as conn:
+            args = (claimed.delivery_id, claimed.attempts, "retry", error[:1000], after_s)
+            return await conn.fetchval(_RETRY, *args) is not None
 
     async def failed(self, claimed: Claimed, failure: FailureKind, error: str) -> bool:
         async with self.store.session(transaction=True) as session:
@@ -179,7 +174,6 @@ async def _fail(session: EventStoreSession, claimed: Claimed, failure: FailureKi
     at = await session.conn.fetchval(_FAILED, claimed.delivery_id, claimed.attempts, failure.value, reason)
     if at is None:
         return False
-    await session.conn.execute(_ATTEMPT, claimed.delivery_id, claimed.attempts, failure.value, reason)
     event = NotificationFailed(**_common(claimed), failure=failure, reason=reason, failed_at=at)
     _record(session, claimed, event, at)
     return True

@@ -6,6 +6,7 @@ router then routes it like any event (rules on ``notification.reminder_due``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import date
 
@@ -73,19 +74,21 @@ async def raise_reminders(runtime: Runtime, region: str = "", correlation_id: st
 
 
 async def _append(runtime: Runtime, ctx: CommandContext, due: Sequence[Due], today: date) -> list[Due]:
+    """Append ``due`` in one statement; when another instance raised some just now, the rest one by
+    one. The ones appended."""
     try:
-        async with runtime.store.session() as session:
-            for d in due:
-                session.append(0, wrap(ctx, stream_of(d), 0, d.region_code, [d.event(today)]))
+        await _raise(runtime, ctx, due, today)
         return list(due)
     except ConcurrencyConflict:
-        # Another instance raised some of them just now: the rest one by one.
         appended = []
         for d in due:
-            try:
-                async with runtime.store.session() as session:
-                    session.append(0, wrap(ctx, stream_of(d), 0, d.region_code, [d.event(today)]))
+            with contextlib.suppress(ConcurrencyConflict):
+                await _raise(runtime, ctx, [d], today)
                 appended.append(d)
-            except ConcurrencyConflict:
-                pass
         return appended
+
+
+async def _raise(runtime: Runtime, ctx: CommandContext, due: Sequence[Due], today: date) -> None:
+    async with runtime.store.session() as session:
+        for d in due:
+            session.append(0, wrap(ctx, stream_of(d), 0, d.region_code, [d.event(today)]))

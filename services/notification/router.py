@@ -103,7 +103,6 @@ class Router:
         self.clock = clock
         self.max_age = max_age
         self.routed = routed  # wakes the dispatcher
-        self.stale = 0
 
     async def apply_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         # Statements in autocommit on the driver's connection, one round trip each: reads of the
@@ -142,7 +141,6 @@ class Router:
             if not applying:
                 continue
             if envelope.recorded_at < oldest:
-                self.stale += 1
                 continue
             candidates.append((envelope, applying))
         if not candidates:

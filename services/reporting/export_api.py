@@ -20,6 +20,7 @@ from services.reporting import export, tables_api
 from services.reporting.facts.model import Facts
 from services.reporting.periods import PERIOD_PATTERN
 from services.reporting.tables.registry import TABLES, Options
+from services.reporting.tables.table import Table
 from shared.auth import Principal, authenticate
 from shared.http.problems import Problem
 
@@ -63,6 +64,14 @@ class ReportQuery(ExportQuery):
     )
 
 
+async def _one_table(
+    request: Request, principal: Principal, name: str, query: ExportQuery
+) -> tuple[Table, Facts, Options]:
+    _known([name])
+    facts, options = await _facts(request, principal, query)
+    return tables_api.build(name, facts, options), facts, options
+
+
 @router.get("/exports/tables/{name}.csv", summary="One whole table as CSV (UTF-8 with BOM)")
 async def table_csv(
     request: Request,
@@ -70,9 +79,7 @@ async def table_csv(
     name: Annotated[str, Path(pattern=_NAME)],
     query: Annotated[ExportQuery, Query()],
 ) -> Response:
-    _known([name])
-    facts, options = await _facts(request, principal, query)
-    table = tables_api.build(name, facts, options)
+    table, facts, options = await _one_table(request, principal, name, query)
     return _file(export.csv_bytes(table), export.CSV_TYPE, name, table.title, facts, options, "csv")
 
 
@@ -83,9 +90,7 @@ async def table_xlsx(
     name: Annotated[str, Path(pattern=_NAME)],
     query: Annotated[ExportQuery, Query()],
 ) -> Response:
-    _known([name])
-    facts, options = await _facts(request, principal, query)
-    table = tables_api.build(name, facts, options)
+    table, facts, options = await _one_table(request, principal, name, query)
     content = export.xlsx_bytes([table], caption(facts, options))
     return _file(content, export.XLSX_TYPE, name, table.title, facts, options, "xlsx")
 

@@ -481,16 +481,19 @@ class _Chain:
     def enrol(self, flagged_on: date, gaps: _Gaps, stop: int, cause: str) -> date:
         """The steps up to stage ``stop`` (1: verified … 4: reviewed, and the approval's date is
         returned for the caller to take); the date of the last step (or of the approval)."""
-        day = flagged_on
+        findings = f"入户核实：{RISKS[cause].finding}，情况属实"
+        return self._steps(flagged_on, gaps, stop, [cause], findings, "公示期满无异议，同意上报")
+
+    def _steps(
+        self, start: date, gaps: _Gaps, stop: int, risks: list[str], findings: str, opinion: str
+    ) -> date:
+        """Verification, deliberation with its notice, and review, up to stage ``stop``, as both
+        procedures take them; with ``stop`` 4, the approval's date (the caller takes it)."""
+        day = start
         if stop >= 1:
             day += timedelta(days=gaps.verify)
-            findings = f"入户核实：{RISKS[cause].finding}，情况属实"
-            self.add(
-                "verification",
-                "township_officer",
-                day,
-                {"verified_on": day.isoformat(), "risk_types": [cause], "findings": findings},
-            )
+            body = {"verified_on": day.isoformat(), "risk_types": risks, "findings": findings}
+            self.add("verification", "township_officer", day, body)
         if stop >= 2:
             day += timedelta(days=gaps.deliberate)
             notice = day + timedelta(days=gaps.notice)
@@ -498,12 +501,7 @@ class _Chain:
             day = notice
         if stop >= 3:
             day += timedelta(days=gaps.review)
-            self.add(
-                "review",
-                "township_officer",
-                day,
-                {"reviewed_on": day.isoformat(), "opinion": "公示期满无异议，同意上报"},
-            )
+            self.add("review", "township_officer", day, {"reviewed_on": day.isoformat(), "opinion": opinion})
         if stop >= 4:
             day += timedelta(days=gaps.approve)
         return day
@@ -593,31 +591,9 @@ class _Chain:
             proposed_on,
             {"proposed_on": proposed_on.isoformat(), "note": "连续两个季度收入稳定在监测范围以上"},
         )
-        day = proposed_on
-        if stop >= 1:
-            day += timedelta(days=gaps.verify)
-            findings = "入户核实：家庭收入稳定在监测范围以上，两不愁三保障均有保障，风险已消除"
-            self.add(
-                "verification",
-                "township_officer",
-                day,
-                {"verified_on": day.isoformat(), "risk_types": [], "findings": findings},
-            )
-        if stop >= 2:
-            day += timedelta(days=gaps.deliberate)
-            notice = day + timedelta(days=gaps.notice)
-            self.add("deliberation", "village_officer", day, self._deliberation(day, notice))
-            day = notice
-        if stop >= 3:
-            day += timedelta(days=gaps.review)
-            self.add(
-                "review",
-                "township_officer",
-                day,
-                {"reviewed_on": day.isoformat(), "opinion": "公示无异议，同意风险消除"},
-            )
+        findings = "入户核实：家庭收入稳定在监测范围以上，两不愁三保障均有保障，风险已消除"
+        day = self._steps(proposed_on, gaps, stop, [], findings, "公示无异议，同意风险消除")
         if stop >= 4:
-            day += timedelta(days=gaps.approve)
             self.approve(day, None)
             return day
         return None

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request, Response
 
@@ -22,7 +21,7 @@ from services.notification.message import Message
 from services.notification.templates import TemplateOptions, render
 from shared.events.catalogue.monitoring import FlagSource, HouseholdFlagged, RiskType
 from shared.events.envelope import Actor, Envelope
-from shared.runtime.embedded import free_port
+from shared.runtime.embedded import free_port, serving_asgi
 from shared.settings import Settings
 
 VILLAGE = "150602103201"
@@ -134,18 +133,6 @@ class Receiver:
 
 @contextlib.asynccontextmanager
 async def serving(receiver: Receiver) -> AsyncIterator[Receiver]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(receiver.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    receiver.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving_asgi(receiver.app()) as port:
+        receiver.url = f"http://127.0.0.1:{port}"
         yield receiver
-    finally:
-        server.should_exit = True
-        await task
